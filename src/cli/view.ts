@@ -1,0 +1,6 @@
+/** `herald view`: not built yet; see the issue tracker. */
+import { HeraldError } from '../errors.js';
+
+export async function run(_argv: string[]): Promise<number> {
+  throw new HeraldError('INTERNAL', 'herald view is not available in this version yet');
+}

@@ -1,0 +1,52 @@
+/**
+ * Creating canonical events. The id and time are assigned here, exactly once; every later
+ * stage (outbox, retries, replay) carries the same values so consumers can de-duplicate.
+ */
+import { randomUUID } from 'node:crypto';
+import { ValidationError } from '../errors.js';
+import type { EventInput, HeraldEvent } from './schema.js';
+import { eventProblems, summarize } from './validate.js';
+
+export interface CreateEventOptions {
+  /** Clock for tests; defaults to `new Date()`. */
+  now?: () => Date;
+  /** Id generator for tests; defaults to a random UUID v4. */
+  newId?: () => string;
+}
+
+/** Validates an input and returns the frozen canonical event, with id, time and severity filled in. */
+export function createEvent(input: unknown, options: CreateEventOptions = {}): HeraldEvent {
+  const problems = eventProblems(input);
+  if (problems.length > 0) throw new ValidationError(summarize(problems, 'invalid event'), problems);
+  return normalize(input as EventInput, options);
+}
+
+/** Normalizes an already validated input (no validation here; see createEvent). */
+export function normalize(input: EventInput, options: CreateEventOptions = {}): HeraldEvent {
+  const entity = input.entity ?? (input.entitykind !== undefined && input.entityid !== undefined
+    ? { kind: input.entitykind, id: input.entityid }
+    : undefined);
+  const event: HeraldEvent = {
+    specversion: '1.0',
+    id: input.id ?? (options.newId ?? randomUUID)(),
+    source: input.source,
+    type: input.type,
+    time: input.time !== undefined ? new Date(input.time).toISOString() : (options.now?.() ?? new Date()).toISOString(),
+    severity: input.severity ?? 'info',
+    ...(input.subject !== undefined && { subject: input.subject }),
+    ...(entity !== undefined && { entity: { kind: entity.kind, id: entity.id } }),
+    ...(input.partitionkey !== undefined && { partitionkey: input.partitionkey }),
+    ...(input.message !== undefined && { message: input.message }),
+    ...(input.datacontenttype !== undefined && { datacontenttype: input.datacontenttype }),
+    ...(input.dataschema !== undefined && { dataschema: input.dataschema }),
+    ...(input.data !== undefined && { data: input.data }),
+  };
+  return Object.freeze(event);
+}
+
+/** The record key: the explicit partition key, else the entity (`kind:id`), else the subject. */
+export function partitionKey(event: HeraldEvent): string | undefined {
+  if (event.partitionkey !== undefined) return event.partitionkey;
+  if (event.entity !== undefined) return `${event.entity.kind}:${event.entity.id}`;
+  return event.subject;
+}

@@ -1,0 +1,4 @@
+export * from './schema.js';
+export * from './validate.js';
+export * from './event.js';
+export * from './entity-states.js';

@@ -1,0 +1,72 @@
+/**
+ * The SQL schema shared by both dialects (Kysely table types). Times are stored as
+ * milliseconds since the epoch (bigint) so ordering and range filters use plain integer
+ * indexes on both SQLite and PostgreSQL; the full event is kept as JSON text in `doc`.
+ */
+import type { ColumnType, Generated } from 'kysely';
+
+type BigIntCol = ColumnType<number, number | bigint, number | bigint>;
+
+export interface EventsTable {
+  /** Insertion order; the outbox and SSE resume use it. */
+  seq: Generated<BigIntCol>;
+  id: string;
+  source: string;
+  type: string;
+  subject: string | null;
+  severity: string;
+  entity_kind: string | null;
+  entity_id: string | null;
+  partition_key: string | null;
+  message: string | null;
+  time_ms: BigIntCol;
+  created_ms: BigIntCol;
+  /** The whole canonical event as JSON (already redacted). */
+  doc: string;
+}
+
+export interface EntitiesTable {
+  kind: string;
+  id: string;
+  state: string;
+  previous_state: string | null;
+  entered_ms: BigIntCol;
+  updated_ms: BigIntCol;
+  /** JSON object. */
+  attributes: string;
+}
+
+export interface OutboxTable {
+  seq: Generated<BigIntCol>;
+  sink: string;
+  event_seq: BigIntCol;
+  event_id: string;
+  /** Ordering key within the sink (null = no ordering constraint). */
+  partition_key: string | null;
+  /** pending | parked (rejected permanently). Delivered entries are deleted. */
+  status: string;
+  attempts: number;
+  next_attempt_ms: BigIntCol;
+  last_error: string | null;
+  /** Relay instance that claimed it, and until when (replicas on PostgreSQL). */
+  claimed_by: string | null;
+  claimed_until_ms: BigIntCol | null;
+  created_ms: BigIntCol;
+}
+
+export interface SinkStatsTable {
+  sink: string;
+  delivered: BigIntCol;
+  failed: BigIntCol;
+  retries: BigIntCol;
+  last_error: string | null;
+  last_error_ms: BigIntCol | null;
+  last_delivered_ms: BigIntCol | null;
+}
+
+export interface Database {
+  herald_events: EventsTable;
+  herald_entities: EntitiesTable;
+  herald_outbox: OutboxTable;
+  herald_sink_stats: SinkStatsTable;
+}

@@ -1,0 +1,68 @@
+/**
+ * The event store: events, the entity state registry and the outbox tables live in one SQL
+ * database (SQLite or PostgreSQL). Both dialects implement this interface and pass the same
+ * conformance suite (test/conformance/store.test.ts).
+ */
+import type { Kysely } from 'kysely';
+import type { EntityState, HeraldEvent, Severity } from '../events/index.js';
+import type { Database } from './schema.js';
+
+export type Order = 'ascending' | 'descending';
+
+export interface EventQuery {
+  entityKind?: string;
+  /** One or several entity ids (the API's host_ids alias gives several). */
+  entityIds?: string[];
+  severities?: Severity[];
+  types?: string[];
+  source?: string;
+  /** Substring of the message (case-insensitive). */
+  message?: string;
+  /** Inclusive lower bound, RFC 3339. */
+  since?: string;
+  /** Exclusive upper bound, RFC 3339. */
+  until?: string;
+  limit: number;
+  offset: number;
+  order: Order;
+}
+
+export interface EventPage {
+  events: HeraldEvent[];
+  /** Events matching the filters, ignoring limit/offset. */
+  total: number;
+  /** Matching events per severity, ignoring the severity filter's paging. */
+  severityCounts: Record<Severity, number>;
+}
+
+export interface AppendOptions {
+  /** Names of the sinks that must deliver these events: one outbox entry each, same transaction. */
+  sinks?: readonly string[];
+}
+
+export interface StateChange {
+  previous: EntityState | null;
+  current: EntityState;
+  /** The notifications produced (leave?, enter, list?), already stored (and queued for sinks). */
+  events: HeraldEvent[];
+}
+
+export interface EventStore {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Kysely instance for components that add their own queries (the outbox relay). */
+  readonly db: Kysely<Database>;
+  /** Applies migrations (idempotent, safe with several processes). */
+  migrate(): Promise<void>;
+  /** Stores events atomically (all or none); duplicate ids are ignored (idempotent retries). */
+  append(events: readonly HeraldEvent[], options?: AppendOptions): Promise<{ inserted: number }>;
+  get(id: string): Promise<HeraldEvent | undefined>;
+  query(q: EventQuery): Promise<EventPage>;
+  /** Records a state change and its notifications atomically. */
+  setEntityState(input: { kind: string; id: string; state: string; attributes?: Record<string, unknown>; source?: string }, options?: AppendOptions & { watchedStates?: readonly string[] }): Promise<StateChange>;
+  listEntities(filter?: { kind?: string; state?: string }): Promise<EntityState[]>;
+  /** Deletes events older than `before` (RFC 3339); returns how many. */
+  deleteEventsBefore(before: string): Promise<number>;
+  /** True when the database answers. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}

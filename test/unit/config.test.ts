@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/index.js';
+import { ConfigError } from '../../src/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'herald-config-'));
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+test('defaults: 127.0.0.1:8080, SQLite in ./data, streaming on, no sinks', () => {
+  const c = loadConfig({ env: {} });
+  assert.equal(c.server.host, '127.0.0.1');
+  assert.equal(c.server.port, 8080);
+  assert.equal(c.store.url, 'sqlite:./data/herald.db');
+  assert.equal(c.streaming, true);
+  assert.deepEqual(c.sinks, []);
+  assert.ok(Object.isFrozen(c.server));
+});
+
+test('file < env < overrides', () => {
+  const f = file('a.yaml', 'server: { port: 9000, host: 0.0.0.0 }\nretention: { days: 7 }\n');
+  const c = loadConfig({ file: f, env: { HERALD_PORT: '9100' }, overrides: { server: { port: 9200 } } });
+  assert.equal(c.server.port, 9200);
+  assert.equal(c.server.host, '0.0.0.0');
+  assert.equal(c.retention.days, 7);
+});
+
+test('an unknown key is refused, naming it and the allowed keys', () => {
+  const f = file('b.yaml', 'server: { prot: 1 }\n');
+  assert.throws(() => loadConfig({ file: f, env: {} }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.exitCode, 2);
+    assert.equal(err.details[0]!.path, 'server.prot');
+    assert.match(err.details[0]!.message, /allowed: host, port, bodyLimit/);
+    return true;
+  });
+});
+
+test('sink problems name the sink key', () => {
+  const f = file('c.json', JSON.stringify({ sinks: [{ name: 'k', type: 'kafka', brokers: ['nohost'] }, { name: 'n', type: 'nats' }] }));
+  assert.throws(() => loadConfig({ file: f, env: {} }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.deepEqual(err.details.map((d) => d.path), ['sinks[0].brokers[0]', 'sinks[1].url']);
+    return true;
+  });
+});
+
+test('environment variables are checked and named', () => {
+  assert.throws(() => loadConfig({ env: { HERALD_PORT: 'eighty' } }), /HERALD_PORT must be a port number/);
+  assert.throws(() => loadConfig({ env: { HERALD_STREAMING: 'maybe' } }), /HERALD_STREAMING must be true or false/);
+  assert.throws(() => loadConfig({ env: { HERALD_DB: 'mysql://x' } }), /HERALD_DB must be sqlite:PATH or postgres/);
+  assert.throws(() => loadConfig({ env: { HERALD_KAFKA_BROKERS: 'a:b' } }), /HERALD_KAFKA_BROKERS must be/);
+});
+
+test('HERALD_KAFKA_* make one Kafka sink; the assisted profile honours its own variable names', () => {
+  const c = loadConfig({ env: { HERALD_KAFKA_BROKERS: '127.0.0.1:9092,127.0.0.2:9092', HERALD_KAFKA_TOPIC: 't' } });
+  assert.deepEqual(c.sinks, [{ name: 'kafka', type: 'kafka', brokers: ['127.0.0.1:9092', '127.0.0.2:9092'], topic: 't' }]);
+  const a = loadConfig({ env: { HERALD_KAFKA_PROFILE: 'assisted', KAFKA_BOOTSTRAP_SERVER: 'k:9092', KAFKA_EVENT_STREAM_TOPIC: 'events-stream', ENABLE_EVENT_STREAMING: 'false' } });
+  assert.equal(a.streaming, false);
+  assert.deepEqual(a.sinks[0]!.brokers, ['k:9092']);
+  assert.equal(a.sinks[0]!.topic, 'events-stream');
+});
+
+test('a config file that is not YAML names the file', () => {
+  const f = file('d.yaml', 'server: [unclosed\n');
+  assert.throws(() => loadConfig({ file: f, env: {} }), /config file .*d\.yaml is not valid YAML/);
+  assert.throws(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} }), /cannot read config file .*ENOENT/);
+});
