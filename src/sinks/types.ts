@@ -28,3 +28,23 @@ export interface Sink {
   /** Flushes what is in flight and disconnects. Idempotent. */
   close(): Promise<void>;
 }
+
+/** What `GET /v2/sinks` and the metrics report per sink. */
+export interface SinkStatus {
+  name: string;
+  type: Sink['type'];
+  profile: string;
+  /** false when streaming is switched off or the sink is disabled. */
+  enabled: boolean;
+  connected: boolean;
+  /** Outbox entries waiting for delivery (the lag). */
+  pending: number;
+  /** Entries the broker rejected permanently, kept with their error. */
+  parked: number;
+  delivered: number;
+  failed: number;
+  retries: number;
+  oldestPendingAgeSeconds: number | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+}

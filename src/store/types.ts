@@ -36,8 +36,11 @@ export interface EventPage {
 }
 
 export interface AppendOptions {
-  /** Names of the sinks that must deliver these events: one outbox entry each, same transaction. */
-  sinks?: readonly string[];
+  /**
+   * The sinks that must deliver these events: one outbox entry per event and sink, written in
+   * the same transaction. A function chooses per event (sink filters).
+   */
+  sinks?: readonly string[] | ((event: HeraldEvent) => readonly string[]);
 }
 
 export interface StateChange {
@@ -45,6 +48,12 @@ export interface StateChange {
   current: EntityState;
   /** The notifications produced (leave?, enter, list?), already stored (and queued for sinks). */
   events: HeraldEvent[];
+}
+
+/** Opening a store: `openStore(url, options)` in src/store/index.ts. */
+export interface StoreOptions {
+  /** PostgreSQL schema to use (default public); tests use a schema of their own. */
+  schema?: string;
 }
 
 export interface EventStore {
