@@ -211,9 +211,11 @@ export async function stopPid(pid, graceMs = 15_000) {
 
 /**
  * Starts a standalone Kafka Connect worker against `bootstrap`. Connector configs can be
- * added later through the REST API. Resolves once the REST API answers.
+ * added later through the REST API. Resolves once the REST API answers. `pluginPath` adds
+ * plugin directories; `pluginDiscovery` overrides `plugin.discovery` (service_load when every
+ * plugin has a ServiceLoader manifest: faster start-up).
  */
-export async function startConnect({ dir, bootstrap, port, heap = '512m', timeoutMs = 120_000, pluginPath }) {
+export async function startConnect({ dir, bootstrap, port, heap = '512m', timeoutMs = 120_000, pluginPath, pluginDiscovery }) {
   ensureLibs({ quiet: true });
   mkdirSync(dir, { recursive: true });
   const props = {
@@ -223,7 +225,11 @@ export async function startConnect({ dir, bootstrap, port, heap = '512m', timeou
     'value.converter': 'org.apache.kafka.connect.storage.StringConverter',
     'offset.storage.file.filename': join(dir, 'connect.offsets'),
     'offset.flush.interval.ms': 1000,
+    // The FileStream connectors are on the classpath and ship ServiceLoader manifests, so the
+    // fast service_load discovery finds them (and silences the 4.x hybrid_warn start-up warning).
+    // Extra plugins on a plugin.path may predate manifests: scan those too unless told otherwise.
     ...(pluginPath ? { 'plugin.path': pluginPath } : {}),
+    'plugin.discovery': pluginDiscovery ?? (pluginPath ? 'hybrid_warn' : 'service_load'),
   };
   const propsFile = join(dir, 'worker.properties');
   writeFileSync(propsFile, Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
