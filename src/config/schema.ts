@@ -72,6 +72,16 @@ export const SinkConfig = Type.Object(
     createStream: Type.Optional(Type.Boolean()),
     stream: Type.Optional(Type.String({ minLength: 1 })),
     subjects: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    /** nats: auth token (instead of nats://TOKEN@host). */
+    token: Type.Optional(Type.String({ minLength: 1 })),
+    /** nats: a JWT + nkey seed credentials file. */
+    creds: Type.Optional(Type.String({ minLength: 1 })),
+    /** nats / amqp (amqps://): PEM files for TLS server verification and client certificates. */
+    tls: Type.Optional(Type.Object({
+      ca: Type.Optional(Type.String({ minLength: 1 })),
+      cert: Type.Optional(Type.String({ minLength: 1 })),
+      key: Type.Optional(Type.String({ minLength: 1 })),
+    }, { additionalProperties: false })),
     /** Relay tuning. */
     batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600000 })),

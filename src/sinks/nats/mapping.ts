@@ -1,0 +1,72 @@
+/**
+ * How an OutgoingMessage becomes a NATS message: subject, headers and the JetStream
+ * de-duplication id. Pure functions, so the mapping is tested without a server.
+ */
+import { headers as natsHeaders, type MsgHdrs } from 'nats';
+import type { SinkConfig } from '../../config/schema.js';
+import type { OutgoingMessage } from '../../profiles/types.js';
+
+/** The JetStream header that de-duplicates retried publishes within the duplicate window. */
+export const MSG_ID_HEADER = 'Nats-Msg-Id';
+
+/**
+ * One `Nats-Msg-Id` per message of a batch: the event id for an event's first message and
+ * `<eventId>:<n>` (n = 1, 2, ...) for its further messages, counted in batch order. An event
+ * that maps to several messages (aliecs leave/enter/list) thus gets distinct ids, and a retry
+ * of the same event — which re-encodes to the same messages in the same order — gets the same
+ * ids, so JetStream drops the copies. A header `Nats-Msg-Id` set by the profile wins.
+ */
+export function natsMessageIds(messages: readonly OutgoingMessage[]): string[] {
+  const seen = new Map<string, number>();
+  return messages.map((m) => {
+    const explicit = m.headers?.[MSG_ID_HEADER];
+    if (explicit !== undefined) return explicit;
+    const n = seen.get(m.eventId) ?? 0;
+    seen.set(m.eventId, n + 1);
+    return n === 0 ? m.eventId : `${m.eventId}:${n}`;
+  });
+}
+
+/**
+ * The headers of one message as plain pairs: `content-type`, the message's own headers, and —
+ * only if a profile produced binary-mode CloudEvents attributes despite NATS having no binary
+ * mode in the released binding — each attribute as `ce-<name>` (the draft NATS binding), so no
+ * attribute is lost. `msgId` is added as `Nats-Msg-Id` (JetStream only).
+ */
+export function natsHeaderPairs(m: OutgoingMessage, msgId?: string): [string, string][] {
+  const out: [string, string][] = [];
+  if (m.contentType !== undefined) out.push(['content-type', m.contentType]);
+  for (const [k, v] of Object.entries(m.ceAttributes ?? {})) out.push([`ce-${k}`, v]);
+  for (const [k, v] of Object.entries(m.headers ?? {})) {
+    if (k === MSG_ID_HEADER) continue;
+    out.push([k, v]);
+  }
+  if (msgId !== undefined) out.push([MSG_ID_HEADER, msgId]);
+  return out;
+}
+
+/** The pairs as a NATS header object, or undefined when there are none (smaller messages). */
+export function toNatsHeaders(pairs: readonly [string, string][]): MsgHdrs | undefined {
+  if (pairs.length === 0) return undefined;
+  const h = natsHeaders();
+  for (const [k, v] of pairs) h.append(k, v);
+  return h;
+}
+
+/** The JetStream stream a sink uses when `stream` is not configured. */
+export const DEFAULT_STREAM = 'HERALD';
+
+/** Duplicate window of a stream Herald creates: retries within it are de-duplicated. */
+export const DUPLICATE_WINDOW_MS = 2 * 60_000;
+
+/**
+ * The subjects of the stream a sink creates when `subjects` is not configured: what the
+ * sink's profile publishes to. choria: `choria.>` (lifecycle events and machine transitions);
+ * every other profile: the sink's topic and everything below it.
+ */
+export function defaultStreamSubjects(config: Pick<SinkConfig, 'profile' | 'topic' | 'subjects'>): string[] {
+  if (config.subjects !== undefined && config.subjects.length > 0) return [...config.subjects];
+  if (config.profile === 'choria') return ['choria.>'];
+  const topic = config.topic ?? 'herald.events';
+  return [topic, `${topic}.>`];
+}

@@ -1,0 +1,231 @@
+/**
+ * Reads an AMQP (RabbitMQ) topic exchange for `herald view`, `tally` and `bridge`: binds a queue
+ * with one or more patterns and consumes it with manual acks. By default the queue is exclusive,
+ * auto-deleted and server-named (each reader sees every message from now on); a named queue is
+ * durable, so messages wait while the reader is away and readers sharing it split the load.
+ * After a dropped connection the source reconnects and declares everything again.
+ */
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { HeraldError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { buildAmqpOptions, connectAmqp, type BuiltAmqpOptions } from '../sinks/amqp/connection.js';
+import { DEFAULT_EXCHANGE, headerValueToString } from '../sinks/amqp/mapping.js';
+import { errorMessage, type TlsFiles } from '../transport-url.js';
+import type { ReceivedMessage, Source, SourceOptions } from './types.js';
+
+/** Options of an AMQP source. */
+export interface AmqpSourceOptions extends SourceOptions {
+  /** `amqp://user:pass@host:5672/vhost` or `amqps://...`. */
+  url: string;
+  /** The durable topic exchange (default herald.events); declared if missing. */
+  exchange?: string;
+  /** Binding pattern(s), e.g. `*.ActionEvent.#` (default `#`: everything). */
+  binding?: string | string[];
+  /**
+   * A named durable queue (default: `group` if given, else an exclusive auto-delete
+   * server-named queue). Note: `from: 'beginning'` has no meaning on AMQP beyond what a
+   * durable queue already holds.
+   */
+  queue?: string;
+  /** Unacknowledged messages the broker may send ahead (default 256). */
+  prefetch?: number;
+  tls?: TlsFiles;
+  logger?: Logger;
+  /** Connect timeout per attempt in ms (default 10 s). */
+  timeoutMs?: number;
+  /** Connection name shown by RabbitMQ (default herald-source). */
+  connectionName?: string;
+}
+
+/**
+ * Creates an AMQP source. Nothing connects until messages() is iterated; then it connects,
+ * retrying every few seconds (up to 5 s apart) until close() or the signal.
+ */
+export function createAmqpSource(options: AmqpSourceOptions): Source {
+  return new AmqpSource(options);
+}
+
+class AmqpSource implements Source {
+  private readonly log: Logger;
+  private readonly built: BuiltAmqpOptions;
+  private readonly exchange: string;
+  private readonly bindings: string[];
+  private readonly queue: string | undefined;
+  private readonly inbox = new Inbox<ReceivedMessage>();
+  private readonly stop = new AbortController();
+  private conn: ChannelModel | undefined;
+  private started = false;
+  private closed = false;
+
+  constructor(private readonly opts: AmqpSourceOptions) {
+    this.log = (opts.logger ?? silentLogger).child({ source: 'amqp' });
+    this.exchange = opts.exchange ?? DEFAULT_EXCHANGE;
+    const b = opts.binding ?? '#';
+    this.bindings = Array.isArray(b) ? b : [b];
+    if (this.bindings.length === 0) throw new HeraldError('CONFIG', 'binding: at least one binding pattern is required (e.g. #)', { details: [{ path: 'binding', message: 'required' }] });
+    this.queue = opts.queue ?? opts.group;
+    this.built = buildAmqpOptions({
+      url: opts.url,
+      connectionName: opts.connectionName ?? 'herald-source',
+      ...(opts.tls !== undefined && { tls: opts.tls }),
+    });
+    opts.signal?.addEventListener('abort', () => void this.close(), { once: true });
+  }
+
+  messages(): AsyncIterable<ReceivedMessage> {
+    if (!this.started) {
+      this.started = true;
+      this.run().catch((err: unknown) => this.inbox.end(err));
+    }
+    return this.inbox;
+  }
+
+  /** Connect, declare, consume; on loss of the connection, wait and do it all again. */
+  private async run(): Promise<void> {
+    let delay = 500;
+    while (!this.closed) {
+      let lost: Promise<string>;
+      try {
+        ({ lost } = await this.session());
+        delay = 500;
+      } catch (err) {
+        if (this.closed) return;
+        // Wrong credentials or a conflicting declaration will not fix themselves.
+        if (err instanceof HeraldError && (err.code === 'BROKER_AUTH' || err.code === 'BROKER_REJECTED')) throw err;
+        this.log.warn({ err: errorMessage(err, this.built.secrets), retryInMs: delay }, 'RabbitMQ not reachable; retrying');
+        await sleep(delay, this.stop.signal);
+        delay = Math.min(delay * 2, 5000);
+        continue;
+      }
+      const why = await lost;
+      if (this.closed) return;
+      this.log.warn({ reason: why }, 'RabbitMQ connection lost; reconnecting');
+      await sleep(delay, this.stop.signal);
+    }
+  }
+
+  /** One connection's life; `lost` settles when the connection is lost. */
+  private async session(): Promise<{ lost: Promise<string> }> {
+    const conn = await connectAmqp(this.built, this.opts.timeoutMs ?? 10_000, this.stop.signal);
+    let signalLost!: (why: string) => void;
+    const lost = new Promise<string>((r) => (signalLost = r));
+    let alive = true;
+    const lose = (why: string): void => {
+      if (!alive) return;
+      alive = false;
+      signalLost(why);
+      conn.close().catch(() => undefined);
+    };
+    conn.on('error', (err: Error) => lose(errorMessage(err, this.built.secrets)));
+    conn.on('close', (err?: Error) => lose(err ? errorMessage(err, this.built.secrets) : 'connection closed'));
+    if (this.closed) {
+      await conn.close().catch(() => undefined);
+      return { lost };
+    }
+    this.conn = conn;
+    let ch: Channel;
+    try {
+      ch = await conn.createChannel();
+      ch.on('error', (err: Error) => lose(errorMessage(err, this.built.secrets)));
+      ch.on('close', () => lose('channel closed'));
+      await ch.assertExchange(this.exchange, 'topic', { durable: true });
+      const q = this.queue !== undefined
+        ? await ch.assertQueue(this.queue, { durable: true })
+        : await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+      for (const pattern of this.bindings) await ch.bindQueue(q.queue, this.exchange, pattern);
+      await ch.prefetch(this.opts.prefetch ?? 256);
+      await ch.consume(q.queue, (msg: ConsumeMessage | null) => {
+        // null: the broker cancelled the consumer (queue deleted); start over.
+        if (msg === null) return lose('consumer cancelled by the broker');
+        this.inbox.push(this.toReceived(msg, ch, () => alive));
+      }, { noAck: false });
+      this.log.info({ url: this.built.display, exchange: this.exchange, queue: q.queue, bindings: this.bindings }, 'consuming from RabbitMQ');
+    } catch (err) {
+      alive = false;
+      await conn.close().catch(() => undefined);
+      const code = (err as { code?: unknown }).code;
+      // 403/404/405/406: the broker refused a declaration (e.g. the exchange exists with
+      // another type, or the user may not declare); anything else is an outage, retried.
+      if (typeof code !== 'number' || code < 400 || code >= 500) throw new HeraldError('BROKER_UNAVAILABLE', `RabbitMQ connection lost while declaring: ${errorMessage(err, this.built.secrets)}`);
+      throw new HeraldError('BROKER_REJECTED', `cannot consume exchange ${this.exchange} on ${this.built.display}: ${errorMessage(err, this.built.secrets)}`, { cause: err });
+    }
+    return { lost };
+  }
+
+  private toReceived(msg: ConsumeMessage, ch: Channel, alive: () => boolean): ReceivedMessage {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries((msg.properties.headers ?? {}) as Record<string, unknown>)) headers[k] = headerValueToString(v);
+    if (msg.properties.contentType !== undefined) headers['content-type'] = String(msg.properties.contentType);
+    if (msg.properties.messageId !== undefined) headers['message-id'] = String(msg.properties.messageId);
+    const out: ReceivedMessage = {
+      topic: msg.fields.routingKey,
+      value: msg.content,
+      headers,
+      // A delivery tag belongs to its channel; after a reconnect the broker redelivers instead.
+      ack: async () => {
+        if (alive()) ch.ack(msg);
+      },
+    };
+    if (typeof msg.properties.timestamp === 'number') out.timestamp = msg.properties.timestamp * 1000;
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stop.abort();
+    const conn = this.conn;
+    this.conn = undefined;
+    if (conn !== undefined) await conn.close().catch(() => undefined);
+    this.inbox.end();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** An unbounded push queue read by one async iterator; end(err) makes the reader throw. */
+class Inbox<T> implements AsyncIterable<T> {
+  private readonly items: T[] = [];
+  private wake: (() => void) | undefined;
+  private ended = false;
+  private error: unknown;
+
+  push(item: T): void {
+    if (this.ended) return;
+    this.items.push(item);
+    this.wake?.();
+  }
+
+  end(err?: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = err;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      const item = this.items.shift();
+      if (item !== undefined) {
+        yield item;
+        continue;
+      }
+      if (this.ended) {
+        if (this.error !== undefined) throw this.error;
+        return;
+      }
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
+    }
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * A NATS server restart mid-stream. The test starts its OWN nats-server (JetStream, a temporary
+ * store directory) so the shared server is never stopped: kill -9, then start it again on the
+ * same port with the same store. The sink must reject while the server is down, publish again
+ * after the restart, and a durable JetStream source must resume where it was.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createNatsSink } from '../../src/sinks/nats/index.js';
+import { createNatsSource } from '../../src/sources/nats.js';
+import { isHeraldError } from '../../src/errors.js';
+import { silentLogger } from '../../src/log.js';
+import type { OutgoingMessage } from '../../src/profiles/types.js';
+import type { PublishOutcome } from '../../src/sinks/types.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'herald-nats-restart-'));
+let server: ChildProcess | undefined;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  await stopServer('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = tcpConnect({ host: '127.0.0.1', port });
+    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+async function startServer(port: number): Promise<void> {
+  server = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    if (server.exitCode !== null) throw new Error(`nats-server exited with ${server.exitCode}`);
+    if (await portOpen(port)) return;
+    await sleep(100);
+  }
+  throw new Error('nats-server did not open its port');
+}
+
+async function stopServer(signal: NodeJS.Signals): Promise<void> {
+  const s = server;
+  server = undefined;
+  if (s === undefined || s.exitCode !== null || s.signalCode !== null) return;
+  const exited = new Promise((r) => s.once('exit', r));
+  s.kill(signal);
+  await exited;
+}
+
+const event = (i: number): OutgoingMessage => ({ eventId: `restart-${i}`, topic: 'rs.events', value: Buffer.from(String(i)), contentType: 'text/plain' });
+
+test('kill -9 of the NATS server mid-stream: the sink rejects while down, publishes after the restart, the durable source resumes', async () => {
+  const port = await freePort();
+  await startServer(port);
+  const url = `nats://127.0.0.1:${port}`;
+  const sink = createNatsSink({ name: 'restart', type: 'nats', url, createStream: true, stream: 'RESTART', subjects: ['rs.>'], timeoutMs: 2000 }, { logger: silentLogger });
+  cleanups.push(() => sink.close());
+  const source = createNatsSource({ url, subjects: ['rs.>'], stream: 'RESTART', durable: 'viewer', from: 'beginning' });
+  cleanups.push(() => source.close());
+  const seen: number[] = [];
+  const reader = (async () => {
+    for await (const m of source.messages()) {
+      seen.push(Number(m.value!.toString()));
+      await m.ack();
+    }
+  })();
+  const waitSeen = async (n: number): Promise<void> => {
+    for (let i = 0; i < 300 && !(new Set(seen.filter((v) => v >= 0)).size >= n); i++) await sleep(100);
+  };
+
+  for (let i = 0; i < 5; i++) assert.deepEqual(await sink.publish([event(i)]), [{ ok: true }]);
+  await waitSeen(5);
+  assert.deepEqual([...new Set(seen)].sort((a, b) => a - b), [0, 1, 2, 3, 4]);
+
+  await stopServer('SIGKILL');
+  // While the server is down every publish is rejected (never reported ok).
+  let rejection: unknown;
+  for (let i = 0; i < 40 && rejection === undefined; i++) {
+    try {
+      const o: PublishOutcome[] = await sink.publish([event(5)]);
+      assert.ok(!o[0]!.ok, 'a publish while the server is down must not be ok');
+    } catch (err) {
+      rejection = err;
+    }
+  }
+  assert.ok(isHeraldError(rejection), 'the sink rejected the batch');
+  assert.ok(['BROKER_UNAVAILABLE', 'TIMEOUT'].includes(rejection.code), rejection.code);
+  assert.equal(sink.connected, false);
+
+  await startServer(port);
+  let published = false;
+  for (let i = 0; i < 60 && !published; i++) {
+    try {
+      published = (await sink.publish([event(5)]))[0]!.ok;
+    } catch {
+      await sleep(500);
+    }
+  }
+  assert.ok(published, 'the sink publishes again after the restart');
+  assert.equal(sink.connected, true);
+  for (let i = 6; i < 10; i++) assert.deepEqual(await sink.publish([event(i)]), [{ ok: true }]);
+
+  await waitSeen(10);
+  await source.close();
+  await reader;
+  const after5 = seen.filter((v) => v >= 5);
+  // Redelivery of an unacknowledged message is allowed; loss and reordering are not.
+  assert.deepEqual([...new Set(after5)], [5, 6, 7, 8, 9]);
+});

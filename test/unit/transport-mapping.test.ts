@@ -1,0 +1,97 @@
+/** How messages map to NATS and AMQP (ids, headers, properties, subjects) and error classes: no network. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCode, NatsError } from 'nats';
+import {
+  classifyNatsError,
+  createNatsSink,
+  defaultStreamSubjects,
+  natsHeaderPairs,
+  natsMessageIds,
+} from '../../src/sinks/nats/index.js';
+import { amqpPublishOptions, createAmqpSink, headerValueToString } from '../../src/sinks/amqp/index.js';
+import { HeraldError } from '../../src/errors.js';
+import { silentLogger } from '../../src/log.js';
+import type { OutgoingMessage } from '../../src/profiles/types.js';
+
+const m = (eventId: string, extra: Partial<OutgoingMessage> = {}): OutgoingMessage => ({ eventId, topic: 't', value: null, ...extra });
+
+test('Nats-Msg-Id: the event id, then <id>:<n> for further messages of the same event; an explicit header wins', () => {
+  assert.deepEqual(natsMessageIds([m('a'), m('b'), m('a'), m('a'), m('c', { headers: { 'Nats-Msg-Id': 'own' } })]), ['a', 'b', 'a:1', 'a:2', 'own']);
+  // A retry of the same event yields the same ids, which is what lets JetStream drop it.
+  assert.deepEqual(natsMessageIds([m('a'), m('a')]), natsMessageIds([m('a'), m('a')]));
+});
+
+test('NATS headers: content-type, ce-<name> for binary-mode attributes, own headers, then the id', () => {
+  const pairs = natsHeaderPairs(m('e', { contentType: 'application/json', ceAttributes: { type: 'x.y' }, headers: { 'x-a': '1', 'Nats-Msg-Id': 'dropped-here' } }), 'e');
+  assert.deepEqual(pairs, [['content-type', 'application/json'], ['ce-type', 'x.y'], ['x-a', '1'], ['Nats-Msg-Id', 'e']]);
+  assert.deepEqual(natsHeaderPairs(m('e')), []);
+});
+
+test('default stream subjects: configured ones, choria.> for choria, else the topic and below', () => {
+  assert.deepEqual(defaultStreamSubjects({ subjects: ['a.>'] }), ['a.>']);
+  assert.deepEqual(defaultStreamSubjects({ profile: 'choria' }), ['choria.>']);
+  assert.deepEqual(defaultStreamSubjects({ topic: 'ops.events' }), ['ops.events', 'ops.events.>']);
+  assert.deepEqual(defaultStreamSubjects({}), ['herald.events', 'herald.events.>']);
+});
+
+test('NATS error classes: no stream transient, too large permanent, lost connection rejects the batch, JetStream 4xx permanent', () => {
+  const noStream = classifyNatsError(NatsError.errorForCode(ErrorCode.NoResponders), 'a.b');
+  assert.equal(noStream.permanent, false);
+  assert.equal(noStream.batch, false);
+  assert.match(noStream.error.message, /no JetStream stream captures subject a\.b/);
+  const big = classifyNatsError(NatsError.errorForCode(ErrorCode.MaxPayloadExceeded), 'a.b');
+  assert.deepEqual([big.permanent, big.error.code], [true, 'BROKER_REJECTED']);
+  assert.equal(classifyNatsError(NatsError.errorForCode(ErrorCode.Disconnect), 'a').batch, true);
+  assert.equal(classifyNatsError(NatsError.errorForCode(ErrorCode.Timeout), 'a').error.code, 'TIMEOUT');
+  const api = NatsError.errorForCode(ErrorCode.ApiError);
+  api.api_error = { code: 400, err_code: 10054, description: 'message size exceeds maximum allowed' };
+  assert.equal(classifyNatsError(api, 'a').permanent, true);
+  api.api_error = { code: 503, err_code: 10077, description: 'maximum messages exceeded' };
+  assert.equal(classifyNatsError(api, 'a').permanent, false);
+  const withUrl = classifyNatsError(new Error('failed at nats://u:pw123456@h'), 'a', []);
+  assert.doesNotMatch(withUrl.error.message, /pw123456/);
+});
+
+test('AMQP publish options: persistent, mandatory, messageId, seconds timestamp, cloudEvents_ headers', () => {
+  const o = amqpPublishOptions(m('ev', {
+    contentType: undefined,
+    headers: { 'x-a': '1' },
+    ceAttributes: { specversion: '1.0', type: 't', datacontenttype: 'application/json' },
+  }), 1_700_000_000_999);
+  assert.deepEqual(o, {
+    persistent: true,
+    mandatory: true,
+    messageId: 'ev',
+    timestamp: 1_700_000_000,
+    headers: { 'x-a': '1', cloudEvents_specversion: '1.0', cloudEvents_type: 't' },
+    contentType: 'application/json',
+  });
+  // An explicit content type is kept.
+  assert.equal(amqpPublishOptions(m('e', { contentType: 'text/plain', ceAttributes: { datacontenttype: 'x/y' } })).contentType, 'text/plain');
+});
+
+test('AMQP header values become strings', () => {
+  assert.equal(headerValueToString(Buffer.from('hi')), 'hi');
+  assert.equal(headerValueToString(42), '42');
+  assert.equal(headerValueToString(true), 'true');
+  assert.equal(headerValueToString(null), '');
+  assert.equal(headerValueToString({ '!': 'long', value: 7 }), '7');
+  assert.equal(headerValueToString({ a: 1 }), '{"a":1}');
+});
+
+test('sinks without a url are configuration errors naming the key', () => {
+  assert.throws(() => createNatsSink({ name: 'n', type: 'nats' }, { logger: silentLogger }), (err: unknown) => err instanceof HeraldError && err.code === 'CONFIG' && /url/.test(err.message));
+  assert.throws(() => createAmqpSink({ name: 'a', type: 'amqp' }, { logger: silentLogger }), (err: unknown) => err instanceof HeraldError && err.code === 'CONFIG' && /url/.test(err.message));
+});
+
+test('sources check their options before connecting', async () => {
+  const { createNatsSource } = await import('../../src/sources/nats.js');
+  const { createAmqpSource } = await import('../../src/sources/amqp.js');
+  // Default subject `>`; nothing connects until messages() is iterated.
+  await createNatsSource({ url: 'nats://127.0.0.1:4222' }).close();
+  assert.throws(() => createNatsSource({ url: 'nats://h', subjects: [] }), (err: unknown) => err instanceof HeraldError && err.code === 'CONFIG' && /^subjects:/.test(err.message));
+  assert.throws(() => createNatsSource({ url: 'nats://h', subjects: ['a'], durable: 'bad.name' }), /durable: "bad\.name" is not a valid/);
+  assert.throws(() => createAmqpSource({ url: 'amqp://h', binding: [] }), /binding: at least one/);
+  assert.throws(() => createAmqpSource({ url: 'kafka://h' }), /url: scheme kafka: is not supported/);
+});
