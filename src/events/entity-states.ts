@@ -44,6 +44,8 @@ export interface EntityTransitionData {
   /** When `state` was entered. */
   enteredAt: string;
   attributes: Record<string, unknown>;
+  /** enter: false when only the attributes changed (the state stayed the same). */
+  changed?: boolean;
 }
 
 /** `data` of a list event. */

@@ -1,10 +1,315 @@
-/** The `aliecs` profile (placeholder until its module lands). */
+/**
+ * The `aliecs` profile: environment state changes as the ALICE experiment control system
+ * publishes them (protobuf, package `kafka`, schema in proto/aliecs.proto).
+ *
+ * Canonical events → wire (only entity state events of kind `environment`; anything else is
+ * not carried):
+ * - `dev.herald.entity.state.enter` → NewStateNotification on `aliecs.env_state.<STATE>`
+ * - `dev.herald.entity.state.leave` → NewStateNotification on `aliecs.env_leave_state.<STATE>`
+ *   (STATE is the state being left, e.g. RUNNING at end of run)
+ * - `dev.herald.entity.state.list`  → ActiveRunsList on `aliecs.env_list.<STATE>` (RUNNING),
+ *   environments sorted by id
+ * - relay start (onStart) → an empty ActiveRunsList on `aliecs.env_list.RUNNING`
+ * Record key: the environment id (lists: the state name, so every list lands on one
+ * partition in order). No headers, no content type: the original sends none.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
 import { HeraldError } from '../errors.js';
-import type { Profile } from './types.js';
+import { ENTITY_EVENT_SOURCE, ENTITY_EVENT_TYPES, UNKNOWN_STATE } from '../events/entity-states.js';
+import type { HeraldEvent } from '../events/schema.js';
+import type { DecodedMessage, EncodeContext, IncomingMessage, OutgoingMessage, Profile } from './types.js';
 
+/** The entity kind this profile carries. */
+export const ALIECS_ENTITY_KIND = 'environment';
+
+/** States AliECS consumers know; any other state is published as UNKNOWN. */
+export const ALIECS_STATES = ['STANDBY', 'DEPLOYED', 'CONFIGURED', 'RUNNING', 'ERROR', 'UNKNOWN'] as const;
+
+/** The source of canonical events decoded from AliECS messages. */
+export const ALIECS_SOURCE = 'aliecs';
+
+/** EnvInfo as this module builds and reads it (ms timestamps as numbers). */
+export interface AliecsEnvInfo {
+  environmentId: string;
+  runNumber?: number;
+  runType?: string;
+  state: string;
+  detectors: string[];
+  enterStateTimestamp: number;
+}
+
+/** NewStateNotification (env_state / env_leave_state topics). */
+export interface AliecsNewStateNotification {
+  envInfo: AliecsEnvInfo;
+  timestamp: number;
+}
+
+/** ActiveRunsList (env_list topic). */
+export interface AliecsActiveRunsList {
+  activeRuns: AliecsEnvInfo[];
+  timestamp: number;
+}
+
+// Loaded once, lazily, from the package's own proto/ folder: the same relative path holds
+// from src/profiles (tsx) and from dist/profiles (compiled), and "files" ships proto/.
+let types: { env: protobuf.Type; notification: protobuf.Type; list: protobuf.Type } | undefined;
+function protoTypes(): NonNullable<typeof types> {
+  if (types === undefined) {
+    const path = fileURLToPath(new URL('../../proto/aliecs.proto', import.meta.url));
+    const root = protobuf.loadSync(path);
+    types = {
+      env: root.lookupType('kafka.EnvInfo'),
+      notification: root.lookupType('kafka.NewStateNotification'),
+      list: root.lookupType('kafka.ActiveRunsList'),
+    };
+  }
+  return types;
+}
+
+/** Encodes a NewStateNotification to its protobuf bytes. */
+export function encodeNewStateNotification(n: AliecsNewStateNotification): Buffer {
+  const t = protoTypes().notification;
+  return Buffer.from(t.encode(t.fromObject({ envInfo: envObject(n.envInfo), timestamp: n.timestamp })).finish());
+}
+
+/** Encodes an ActiveRunsList to its protobuf bytes. */
+export function encodeActiveRunsList(l: AliecsActiveRunsList): Buffer {
+  const t = protoTypes().list;
+  return Buffer.from(t.encode(t.fromObject({ activeRuns: l.activeRuns.map(envObject), timestamp: l.timestamp })).finish());
+}
+
+/** Decodes NewStateNotification bytes (throws protobufjs errors on malformed input). */
+export function decodeNewStateNotification(bytes: Uint8Array): AliecsNewStateNotification {
+  const t = protoTypes().notification;
+  const o = t.toObject(t.decode(bytes), { longs: Number, defaults: false, arrays: true }) as { envInfo?: Record<string, unknown>; timestamp?: number };
+  return { envInfo: envFromObject(o.envInfo ?? {}), timestamp: o.timestamp ?? 0 };
+}
+
+/** Decodes ActiveRunsList bytes. */
+export function decodeActiveRunsList(bytes: Uint8Array): AliecsActiveRunsList {
+  const t = protoTypes().list;
+  const o = t.toObject(t.decode(bytes), { longs: Number, defaults: false, arrays: true }) as { activeRuns?: Record<string, unknown>[]; timestamp?: number };
+  return { activeRuns: (o.activeRuns ?? []).map(envFromObject), timestamp: o.timestamp ?? 0 };
+}
+
+function envObject(e: AliecsEnvInfo): Record<string, unknown> {
+  // proto3 `optional`: leaving the key out means "not set", which protobufjs encodes as absent.
+  return {
+    environmentId: e.environmentId,
+    ...(e.runNumber !== undefined && { runNumber: e.runNumber }),
+    ...(e.runType !== undefined && { runType: e.runType }),
+    state: e.state,
+    detectors: e.detectors,
+    enterStateTimestamp: e.enterStateTimestamp,
+  };
+}
+
+function envFromObject(o: Record<string, unknown>): AliecsEnvInfo {
+  return {
+    environmentId: typeof o.environmentId === 'string' ? o.environmentId : '',
+    ...(typeof o.runNumber === 'number' && { runNumber: o.runNumber }),
+    ...(typeof o.runType === 'string' && { runType: o.runType }),
+    state: typeof o.state === 'string' ? o.state : '',
+    detectors: Array.isArray(o.detectors) ? o.detectors.map(String) : [],
+    enterStateTimestamp: typeof o.enterStateTimestamp === 'number' ? o.enterStateTimestamp : 0,
+  };
+}
+
+/** Maps a Herald state to an AliECS state: upper case; DESTROY and unknown states → UNKNOWN. */
+export function aliecsState(state: unknown): string {
+  const s = typeof state === 'string' ? state.trim().toUpperCase() : '';
+  return (ALIECS_STATES as readonly string[]).includes(s) ? s : UNKNOWN_STATE;
+}
+
+/** True unless the entity opted out with attribute `kafka_enabled` = false / "false" / "0" / "no". */
+export function aliecsEnabled(attributes: Record<string, unknown> | undefined): boolean {
+  const v = attributes?.kafka_enabled ?? attributes?.kafkaEnabled;
+  if (v === false || v === 0) return false;
+  if (typeof v === 'string' && ['false', '0', 'no', 'off'].includes(v.trim().toLowerCase())) return false;
+  return true;
+}
+
+const pick = (attrs: Record<string, unknown>, names: string[]): unknown => {
+  for (const n of names) if (attrs[n] !== undefined && attrs[n] !== null) return attrs[n];
+  return undefined;
+};
+
+const toMs = (iso: unknown): number => {
+  const ms = typeof iso === 'string' ? Date.parse(iso) : NaN;
+  return Number.isNaN(ms) ? 0 : ms;
+};
+
+/**
+ * Builds EnvInfo from an entity's id, state, enteredAt and attributes. Accepted attribute
+ * spellings: runNumber | run_number | run-number, runType | run_type | run-type, detectors
+ * (an array or a comma-separated string). The run number is set only while RUNNING.
+ */
+export function envInfoFromEntity(id: string, state: unknown, enteredAt: unknown, attributes: Record<string, unknown> = {}): AliecsEnvInfo {
+  const s = aliecsState(state);
+  const rn = pick(attributes, ['runNumber', 'run_number', 'run-number']);
+  const runNumber = typeof rn === 'number' ? rn : typeof rn === 'string' && /^\d+$/.test(rn.trim()) ? Number(rn) : undefined;
+  const rt = pick(attributes, ['runType', 'run_type', 'run-type']);
+  const det = pick(attributes, ['detectors']);
+  const detectors = Array.isArray(det)
+    ? det.map(String)
+    : typeof det === 'string' ? det.split(',').map((d) => d.trim()).filter(Boolean) : [];
+  return {
+    environmentId: id,
+    ...(s === 'RUNNING' && runNumber !== undefined && Number.isInteger(runNumber) && runNumber >= 0 && runNumber <= 0xffffffff && { runNumber }),
+    ...(typeof rt === 'string' && rt !== '' && { runType: rt }),
+    state: s,
+    detectors,
+    enterStateTimestamp: toMs(enteredAt),
+  };
+}
+
+const asRecord = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+/** The watched state whose list is published (profileOptions.watchedState, default RUNNING). */
+const watched = (ctx: EncodeContext): string => aliecsState(ctx.options?.watchedState ?? 'RUNNING');
+
+/**
+ * True for an enter event that reports changed attributes, not a transition: `data.changed`
+ * false, or (from the entity registry, without that flag) a state entered before the event.
+ * Events from elsewhere (e.g. bridged from AliECS, where the notification follows the state
+ * change by some milliseconds) are always treated as transitions.
+ */
+function isAttributeUpdate(event: HeraldEvent, data: Record<string, unknown>): boolean {
+  if (typeof data.changed === 'boolean') return !data.changed;
+  if (event.source !== ENTITY_EVENT_SOURCE) return false;
+  const entered = typeof data.enteredAt === 'string' ? Date.parse(data.enteredAt) : NaN;
+  return !Number.isNaN(entered) && entered < Date.parse(event.time);
+}
+
+/** Canonical entity event → AliECS messages; [] for events this profile does not carry. */
+export function encodeAliecs(event: HeraldEvent, ctx: EncodeContext): OutgoingMessage[] {
+  const data = asRecord(event.data);
+  const kind = typeof data.kind === 'string' ? data.kind : event.entity?.kind;
+  if (kind !== ALIECS_ENTITY_KIND) return [];
+  const timestamp = Date.parse(event.time);
+
+  if (event.type === ENTITY_EVENT_TYPES.enter || event.type === ENTITY_EVENT_TYPES.leave) {
+    const id = typeof data.id === 'string' ? data.id : event.entity?.id;
+    if (id === undefined || id === '') return [];
+    // The store also sends `enter` when only attributes change (the state was entered earlier
+    // than the event). AliECS consumers read env_state.RUNNING as start of run, so only real
+    // transitions are published.
+    if (event.type === ENTITY_EVENT_TYPES.enter && isAttributeUpdate(event, data)) return [];
+    const attributes = asRecord(data.attributes);
+    if (!aliecsEnabled(attributes)) return [];
+    const envInfo = envInfoFromEntity(id, data.state, data.enteredAt, attributes);
+    const prefix = event.type === ENTITY_EVENT_TYPES.enter ? 'aliecs.env_state' : 'aliecs.env_leave_state';
+    return [{ eventId: event.id, topic: `${prefix}.${envInfo.state}`, key: id, value: encodeNewStateNotification({ envInfo, timestamp }) }];
+  }
+
+  if (event.type === ENTITY_EVENT_TYPES.list) {
+    const state = aliecsState(data.state);
+    if (state !== watched(ctx)) return [];
+    const entities = Array.isArray(data.entities) ? data.entities.map(asRecord) : [];
+    const activeRuns = entities
+      .filter((e) => typeof e.id === 'string' && e.id !== '' && aliecsEnabled(asRecord(e.attributes)))
+      .map((e) => envInfoFromEntity(e.id as string, e.state ?? state, e.enteredAt, asRecord(e.attributes)))
+      .sort((a, b) => (a.environmentId < b.environmentId ? -1 : a.environmentId > b.environmentId ? 1 : 0));
+    return [{ eventId: event.id, topic: `aliecs.env_list.${state}`, key: state, value: encodeActiveRunsList({ activeRuns, timestamp }) }];
+  }
+  return [];
+}
+
+const TOPIC = /^aliecs\.(env_state|env_leave_state|env_list)\.([A-Za-z0-9_-]+)$/;
+
+/** A stable id for a message that has none, so decoding the same bytes twice gives one id. */
+export function stableMessageId(namespace: string, topic: string, value: Uint8Array | null): string {
+  const h = createHash('sha1').update(namespace).update('\u0000').update(topic).update('\u0000').update(value ?? new Uint8Array()).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50; // version 5 (name-based, SHA-1)
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function attributesOf(e: AliecsEnvInfo): Record<string, unknown> {
+  return {
+    ...(e.runNumber !== undefined && { runNumber: e.runNumber }),
+    ...(e.runType !== undefined && { runType: e.runType }),
+    detectors: e.detectors,
+  };
+}
+
+/**
+ * Recognises AliECS messages by topic (the bytes carry no type: an ActiveRunsList of one
+ * environment is byte-identical to a NewStateNotification) and returns the canonical event:
+ * enter / leave with EntityTransitionData, list with EntityListData.
+ */
+export function decodeAliecs(msg: IncomingMessage): DecodedMessage | undefined {
+  const m = TOPIC.exec(msg.topic);
+  if (!m) return undefined;
+  const which = m[1]!;
+  const bytes = msg.value ?? new Uint8Array();
+  const id = stableMessageId('aliecs', msg.topic, msg.value);
+  try {
+    if (which === 'env_list') {
+      const list = decodeActiveRunsList(bytes);
+      const state = m[2]!;
+      const event: HeraldEvent = Object.freeze({
+        specversion: '1.0', id, source: ALIECS_SOURCE, type: ENTITY_EVENT_TYPES.list,
+        time: iso(list.timestamp || msg.timestamp || 0), severity: 'info',
+        data: {
+          kind: ALIECS_ENTITY_KIND, state,
+          entities: list.activeRuns.map((e) => ({ id: e.environmentId, state: e.state, enteredAt: iso(e.enterStateTimestamp), attributes: attributesOf(e) })),
+        },
+      });
+      return { profile: 'aliecs', format: 'protobuf', event, document: { topic: msg.topic, message: 'ActiveRunsList', ...list } };
+    }
+    const n = decodeNewStateNotification(bytes);
+    const env = n.envInfo;
+    const event: HeraldEvent = Object.freeze({
+      specversion: '1.0', id, source: ALIECS_SOURCE,
+      type: which === 'env_state' ? ENTITY_EVENT_TYPES.enter : ENTITY_EVENT_TYPES.leave,
+      time: iso(n.timestamp || msg.timestamp || 0), severity: env.state === 'ERROR' ? 'error' : 'info',
+      subject: env.environmentId,
+      ...(env.environmentId !== '' && { entity: { kind: ALIECS_ENTITY_KIND, id: env.environmentId } }),
+      data: { kind: ALIECS_ENTITY_KIND, id: env.environmentId, state: env.state, enteredAt: iso(env.enterStateTimestamp), attributes: attributesOf(env) },
+    });
+    return { profile: 'aliecs', format: 'protobuf', event, document: { topic: msg.topic, message: 'NewStateNotification', ...n } };
+  } catch (err) {
+    throw new HeraldError('DECODE', `aliecs: the value on topic ${msg.topic} is not a valid ${which === 'env_list' ? 'ActiveRunsList' : 'NewStateNotification'} (${(err as Error).message})`, { cause: err });
+  }
+}
+
+function describeEnv(e: { id?: unknown; attributes?: unknown }): string {
+  const a = asRecord(e.attributes);
+  const parts: string[] = [];
+  if (a.runNumber !== undefined) parts.push(`run ${String(a.runNumber)}`);
+  if (typeof a.runType === 'string') parts.push(a.runType);
+  if (Array.isArray(a.detectors) && a.detectors.length > 0) parts.push(a.detectors.join(','));
+  return parts.join(' ');
+}
+
+/** One line: `[env_state.RUNNING] 2oDvieFrVTi: run 123456 PHYSICS ITS,TPC`. */
+export function summarizeAliecs(d: DecodedMessage): string {
+  const data = asRecord(d.event.data);
+  if (d.event.type === ENTITY_EVENT_TYPES.list) {
+    const list = Array.isArray(data.entities) ? data.entities.map(asRecord) : [];
+    const items = list.map((e) => { const r = describeEnv(e); return r ? `${String(e.id)} (${r})` : String(e.id); });
+    return `[env_list.${String(data.state)}] ${list.length} environment${list.length === 1 ? '' : 's'}${items.length ? `: ${items.join(', ')}` : ''}`;
+  }
+  const topic = d.event.type === ENTITY_EVENT_TYPES.enter ? 'env_state' : 'env_leave_state';
+  const rest = describeEnv(data);
+  return `[${topic}.${String(data.state)}] ${String(data.id)}${rest ? `: ${rest}` : ''}`;
+}
+
+/** The aliecs profile (see the module comment for the mapping). */
 export const aliecsProfile: Profile = {
   name: 'aliecs',
-  encode() {
-    throw new HeraldError('INTERNAL', 'the aliecs profile is not available yet');
+  encode: encodeAliecs,
+  onStart(ctx: EncodeContext): OutgoingMessage[] {
+    // An empty list at start tells dashboards to reset what they show.
+    const state = watched(ctx);
+    return [{ eventId: randomUUID(), topic: `aliecs.env_list.${state}`, key: state, value: encodeActiveRunsList({ activeRuns: [], timestamp: Date.now() }) }];
   },
+  decode: decodeAliecs,
+  summary: summarizeAliecs,
 };

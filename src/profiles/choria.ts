@@ -1,10 +1,243 @@
-/** The `choria` profile (placeholder until its module lands). */
-import { HeraldError } from '../errors.js';
-import type { Profile } from './types.js';
+/**
+ * The `choria` profile: Choria lifecycle events and autonomous-agent (machine) transitions.
+ *
+ * Canonical event ↔ wire: a canonical event whose type is the protocol
+ * (`io.choria.lifecycle.v1.<type>`, `io.choria.machine.v1.transition`), source
+ * `io.choria.lifecycle` / `io.choria.machine`, subject = identity and data = the plain Choria
+ * document. On the wire the document's `id` is the event id and `timestamp` the event time
+ * in Unix seconds (both always taken from the canonical event).
+ * - CloudEvents form (default): the structured CloudEvent `{specversion, id, source, type,
+ *   subject, datacontenttype: application/json, time, data: <plain document>}`
+ * - plain form (profileOptions.format = 'plain'): the document alone
+ * Topic / subject: `choria.lifecycle.event.<type>.<component>` or `choria.machine.transition`;
+ * key: the identity. Other event types are not carried.
+ */
+import { HeraldError, ValidationError } from '../errors.js';
+import type { HeraldEvent } from '../events/schema.js';
+import { stableMessageId } from './aliecs.js';
+import {
+  LIFECYCLE_SOURCE, LIFECYCLE_TYPES, MACHINE_PROTOCOL, MACHINE_SOURCE, MACHINE_SUBJECT,
+  choriaKindOfType, choriaProtocol, documentProblems, lifecycleSubject, orderDocument, unixSeconds,
+  type ChoriaDocument, type ChoriaEventKind, type LifecycleType,
+} from './choria/protocol.js';
+import type { DecodedMessage, EncodeContext, IncomingMessage, OutgoingMessage, Profile } from './types.js';
 
+export * from './choria/protocol.js';
+export { lifecycle, machine } from './choria/lifecycle.js';
+export type { LifecycleBase, VersionedLifecycle, UpgradedLifecycle, GovernorLifecycle, MachineTransition } from './choria/lifecycle.js';
+export { startAliveTicker } from './choria/alive-ticker.js';
+export type { AliveTicker, AliveTickerOptions } from './choria/alive-ticker.js';
+
+const asRecord = (v: unknown): Record<string, unknown> | undefined =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+
+/** The plain Choria document of a canonical Choria event (validated; throws ValidationError). */
+export function choriaDocument(event: HeraldEvent): { kind: ChoriaEventKind; document: ChoriaDocument } | undefined {
+  const kind = choriaKindOfType(event.type);
+  if (kind === undefined) return undefined;
+  const data = asRecord(event.data) ?? {};
+  const document = orderDocument(kind, {
+    ...data,
+    protocol: choriaProtocol(kind),
+    id: event.id,
+    identity: data.identity ?? event.subject,
+    timestamp: unixSeconds(event.time),
+  });
+  const problems = documentProblems(kind, document, { prefix: 'data' });
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    throw new ValidationError(`choria: event ${event.id} (${event.type}) cannot be published: ${first.path} ${first.message}`, problems);
+  }
+  return { kind, document };
+}
+
+/** Canonical event → one Choria message (CloudEvents form unless profileOptions.format = plain). */
+export function encodeChoria(event: HeraldEvent, ctx: EncodeContext): OutgoingMessage[] {
+  const doc = choriaDocument(event);
+  if (doc === undefined) return [];
+  const { kind, document } = doc;
+  const topic = kind === 'transition' ? MACHINE_SUBJECT : lifecycleSubject(kind, String(document.component));
+  const plain = ctx.options?.format === 'plain';
+  const value = plain
+    ? JSON.stringify(document)
+    : JSON.stringify({
+      specversion: '1.0',
+      id: event.id,
+      source: kind === 'transition' ? MACHINE_SOURCE : LIFECYCLE_SOURCE,
+      type: document.protocol,
+      subject: document.identity,
+      datacontenttype: 'application/json',
+      time: event.time,
+      data: document,
+    });
+  return [{
+    eventId: event.id,
+    topic,
+    key: document.identity,
+    value: Buffer.from(value, 'utf8'),
+    contentType: plain ? 'application/json' : 'application/cloudevents+json; charset=UTF-8',
+  }];
+}
+
+/** What parseChoria recognised. */
+export interface ParsedChoria {
+  /** plain (current protocol), legacy (`choria:lifecycle:<type>:1`) or cloudevents. */
+  form: 'plain' | 'legacy' | 'cloudevents';
+  kind: ChoriaEventKind;
+  /** The plain document as received (for CloudEvents: its data). */
+  document: Record<string, unknown>;
+  /** The CloudEvent envelope, for the cloudevents form. */
+  cloudEvent?: Record<string, unknown>;
+  /** The message as a canonical event (protocol normalised to the current spelling). */
+  event: HeraldEvent;
+}
+
+const LEGACY = /^choria:(lifecycle|machine):([a-z_]+):1$/;
+
+/** True when a JSON value claims to be a Choria document or a Choria CloudEvent. */
+export function claimsChoria(value: unknown): boolean {
+  const o = asRecord(value);
+  if (!o) return false;
+  if (typeof o.protocol === 'string') return /^(io\.choria\.(lifecycle|machine)|choria:(lifecycle|machine):)/.test(o.protocol);
+  return o.specversion !== undefined && (o.source === LIFECYCLE_SOURCE || o.source === MACHINE_SOURCE);
+}
+
+const decodeError = (message: string, details: { path: string; message: string }[] = []) => new HeraldError('DECODE', message, { details });
+
+function kindOfProtocol(protocol: string): { kind: ChoriaEventKind; legacy: boolean } | undefined {
+  const modern = choriaKindOfType(protocol);
+  if (modern !== undefined) return { kind: modern, legacy: false };
+  const m = LEGACY.exec(protocol);
+  if (!m) return undefined;
+  if (m[1] === 'machine') return m[2] === 'transition' ? { kind: 'transition', legacy: true } : undefined;
+  return (LIFECYCLE_TYPES as readonly string[]).includes(m[2]!) ? { kind: m[2] as LifecycleType, legacy: true } : undefined;
+}
+
+function parsePlain(doc: Record<string, unknown>, time?: string, ceId?: string): Omit<ParsedChoria, 'form' | 'cloudEvent'> & { legacy: boolean } {
+  const protocol = doc.protocol;
+  if (typeof protocol !== 'string') throw decodeError('choria: the document has no protocol', [{ path: 'protocol', message: 'is required' }]);
+  const k = kindOfProtocol(protocol);
+  if (!k) {
+    throw decodeError(`choria: unknown protocol "${protocol}"; expected io.choria.lifecycle.v1.<${LIFECYCLE_TYPES.join('|')}>, ${MACHINE_PROTOCOL} or the legacy choria:lifecycle:<type>:1`, [{ path: 'protocol', message: 'is not a known Choria protocol' }]);
+  }
+  const problems = documentProblems(k.kind, doc, { requireId: !k.legacy && ceId === undefined });
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    throw decodeError(`choria ${k.kind} event: ${first.path} ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, problems);
+  }
+  // A legacy document may lack an id: derive one from its content, so re-reading it gives the same id.
+  const id = typeof doc.id === 'string' && doc.id !== '' ? doc.id : ceId ?? stableMessageId('choria', '', Buffer.from(JSON.stringify(doc)));
+  const eventTime = time ?? new Date((doc.timestamp as number) * 1000).toISOString();
+  const data = orderDocument(k.kind, { ...doc, protocol: choriaProtocol(k.kind), id });
+  const event: HeraldEvent = Object.freeze({
+    specversion: '1.0',
+    id,
+    source: k.kind === 'transition' ? MACHINE_SOURCE : LIFECYCLE_SOURCE,
+    type: choriaProtocol(k.kind),
+    time: eventTime,
+    severity: 'info',
+    subject: data.identity,
+    datacontenttype: 'application/json',
+    data,
+  });
+  return { kind: k.kind, document: doc, event, legacy: k.legacy };
+}
+
+/**
+ * Parses a Choria message in any form: plain (`protocol` io.choria.lifecycle.* /
+ * io.choria.machine.*), legacy (`choria:lifecycle:<type>:1`, accepted although Choria itself
+ * rejects it) or a CloudEvent (specversion 1.0, source io.choria.lifecycle / io.choria.machine,
+ * whose data is parsed again). Throws HeraldError DECODE, naming the field, for anything else
+ * and for missing or wrong required fields.
+ */
+export function parseChoria(input: Uint8Array | string | object): ParsedChoria {
+  let value: unknown = input;
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw decodeError('choria: the message is not JSON');
+    }
+  }
+  const o = asRecord(value);
+  if (!o) throw decodeError('choria: expected a JSON object (a Choria event or a CloudEvent)');
+
+  if (typeof o.protocol === 'string' && claimsChoria(o)) {
+    const p = parsePlain(o);
+    return { form: p.legacy ? 'legacy' : 'plain', kind: p.kind, document: p.document, event: p.event };
+  }
+  if (o.specversion !== undefined && (o.source === LIFECYCLE_SOURCE || o.source === MACHINE_SOURCE)) {
+    if (o.specversion !== '1.0') throw decodeError(`choria: unsupported CloudEvents specversion ${JSON.stringify(o.specversion)} (expected "1.0")`, [{ path: 'specversion', message: 'must be "1.0"' }]);
+    let data: unknown = o.data;
+    if (data === undefined && typeof o.data_base64 === 'string') data = Buffer.from(o.data_base64, 'base64').toString('utf8');
+    if (typeof data === 'string') {
+      try {
+        data = JSON.parse(data);
+      } catch {
+        throw decodeError('choria: the CloudEvent data is not JSON', [{ path: 'data', message: 'must be a JSON Choria document' }]);
+      }
+    }
+    const doc = asRecord(data);
+    if (!doc) throw decodeError('choria: the CloudEvent has no data document', [{ path: 'data', message: 'must be a Choria document (object)' }]);
+    const time = typeof o.time === 'string' && !Number.isNaN(Date.parse(o.time)) ? new Date(o.time).toISOString() : undefined;
+    const ceId = typeof o.id === 'string' && o.id !== '' ? o.id : undefined;
+    let p;
+    try {
+      p = parsePlain(doc, time, ceId);
+    } catch (err) {
+      if (err instanceof HeraldError) throw new HeraldError('DECODE', err.message, { details: err.details.map((d) => ({ path: `data.${d.path}`, message: d.message })) });
+      throw err;
+    }
+    // The CloudEvent's id is authoritative (it is the event id); the document carries the same.
+    const event = ceId !== undefined && ceId !== p.event.id ? Object.freeze({ ...p.event, id: ceId }) : p.event;
+    return { form: 'cloudevents', kind: p.kind, document: p.document, cloudEvent: o, event };
+  }
+  throw decodeError(`choria: not a Choria event: expected a "protocol" starting with io.choria.lifecycle or io.choria.machine (or choria:lifecycle:), or a CloudEvent with source ${LIFECYCLE_SOURCE} or ${MACHINE_SOURCE}`);
+}
+
+/** Recognises Choria messages by content; undefined when the value is not Choria's. */
+export function decodeChoria(msg: IncomingMessage): DecodedMessage | undefined {
+  if (msg.value === null || msg.value.length === 0) return undefined;
+  const first = msg.value.subarray(0, 64).toString('utf8').trimStart();
+  if (!first.startsWith('{')) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(msg.value.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!claimsChoria(value)) return undefined;
+  const p = parseChoria(value as object);
+  return { profile: 'choria', format: p.form, event: p.event, document: p.cloudEvent ?? p.document };
+}
+
+/** One line: `[startup] c1.example.net: server 0.6.0`. */
+export function summarizeChoria(d: DecodedMessage): string {
+  const kind = choriaKindOfType(d.event.type);
+  const doc = asRecord(d.event.data) ?? {};
+  const s = (k: string) => (doc[k] === undefined ? '' : String(doc[k]));
+  const who = s('identity') || d.event.subject || '';
+  switch (kind) {
+    case 'startup': case 'alive':
+      return `[${kind}] ${who}: ${s('component')} ${s('version')}`;
+    case 'upgraded':
+      return `[upgraded] ${who}: ${s('component')} ${s('version')} -> ${s('new_version')}`;
+    case 'governor':
+      return `[governor] ${who}: ${s('component')} ${s('event_type')} ${s('governor')} (sequence ${s('sequence')})`;
+    case 'transition':
+      return `[transition] ${who}: ${s('machine')} ${s('version')} ${s('from_state')} -> ${s('to_state')} (${s('transition')})`;
+    case undefined:
+      return `[${d.event.type}] ${who}`;
+    default:
+      return `[${kind}] ${who}: ${s('component')}`;
+  }
+}
+
+/** The choria profile (see the module comment for the mapping). */
 export const choriaProfile: Profile = {
   name: 'choria',
-  encode() {
-    throw new HeraldError('INTERNAL', 'the choria profile is not available yet');
-  },
+  encode: encodeChoria,
+  decode: decodeChoria,
+  summary: summarizeChoria,
 };

@@ -1,10 +1,243 @@
-/** The `cloudstack` profile (placeholder until its module lands). */
-import { HeraldError } from '../errors.js';
-import type { Profile } from './types.js';
+/**
+ * The `cloudstack` profile: Apache CloudStack's event export, a flat JSON object per event.
+ *
+ * Canonical event ↔ wire:
+ * - type `cloudstack.<Category>` (ActionEvent, AlertEvent, UsageEvent, ResourceStateEvent;
+ *   the bare category name is accepted too) ↔ the category
+ * - data = the category's flat fields (`event`, `status`, `entity`, `entityuuid`, ...) ↔ the
+ *   JSON value, plus `eventDateTime` = the event time as `yyyy-MM-dd HH:mm:ss Z` (UTC,
+ *   `+0000`; a `data.eventDateTime` naming the same second is kept, so another zone survives)
+ * - entity = {kind: resource type, id: resource UUID} ↔ record key (the UUID; none when empty)
+ *   and the AMQP routing key `<source>.<category>.<type>.<resourceType>.<resourceUuid>`
+ * - source (default `management-server`) ↔ the routing key's first part
+ * Topic: ctx.topic (the producer properties' `topic`, default `cloudstack`); over AMQP the
+ * routing key. Categories in profileOptions.disabledCategories are not published.
+ */
+import { HeraldError, ValidationError, type FieldProblem } from '../errors.js';
+import { ENTITY_KIND_PATTERN, type HeraldEvent } from '../events/schema.js';
+import { stableMessageId } from './aliecs.js';
+import type { DecodedMessage, EncodeContext, IncomingMessage, OutgoingMessage, Profile } from './types.js';
 
+/** CloudStack's event categories, each with its own flat field set. */
+export const CLOUDSTACK_CATEGORIES = ['ActionEvent', 'AlertEvent', 'UsageEvent', 'ResourceStateEvent'] as const;
+export type CloudStackCategory = (typeof CLOUDSTACK_CATEGORIES)[number];
+
+/** The default event source (CloudStack's own). */
+export const CLOUDSTACK_SOURCE = 'management-server';
+/** The default topic when the producer properties name none. */
+export const CLOUDSTACK_TOPIC = 'cloudstack';
+/** Prefix of canonical CloudStack event types. */
+export const CLOUDSTACK_TYPE_PREFIX = 'cloudstack.';
+
+/** Documented fields per category (for help texts and docs; extra fields are allowed). */
+export const CLOUDSTACK_FIELDS: Readonly<Record<CloudStackCategory, readonly string[]>> = {
+  ActionEvent: ['event', 'status', 'entity', 'entityuuid', 'description', 'user', 'account', 'project'],
+  AlertEvent: ['event', 'dataCenterId', 'podId', 'subject', 'body'],
+  UsageEvent: ['event', 'account', 'zone', 'resource', 'id'],
+  ResourceStateEvent: ['resource', 'id', 'old-state', 'new-state'],
+};
+
+/** Fields without which a category's event means nothing to a consumer. */
+export const CLOUDSTACK_REQUIRED: Readonly<Record<CloudStackCategory, readonly string[]>> = {
+  ActionEvent: ['event'],
+  AlertEvent: ['event'],
+  UsageEvent: ['event'],
+  ResourceStateEvent: ['resource', 'new-state'],
+};
+
+/** The canonical type of a category. */
+export const cloudstackType = (category: CloudStackCategory): string => `${CLOUDSTACK_TYPE_PREFIX}${category}`;
+
+/** The category a canonical type names (`cloudstack.ActionEvent` or `ActionEvent`), if any. */
+export function cloudstackCategory(type: string): CloudStackCategory | undefined {
+  const t = type.startsWith(CLOUDSTACK_TYPE_PREFIX) ? type.slice(CLOUDSTACK_TYPE_PREFIX.length) : type;
+  return (CLOUDSTACK_CATEGORIES as readonly string[]).includes(t) ? (t as CloudStackCategory) : undefined;
+}
+
+const pad = (n: number, w = 2) => String(Math.trunc(Math.abs(n))).padStart(w, '0');
+
+/**
+ * Formats a time as CloudStack does (`yyyy-MM-dd HH:mm:ss Z`, e.g. `2017-07-23 14:09:08 +0700`)
+ * in the zone `offsetMinutes` east of UTC (default 0 → `+0000`).
+ */
+export function formatCloudStackDate(time: Date | string, offsetMinutes = 0): string {
+  const ms = (typeof time === 'string' ? Date.parse(time) : time.getTime()) + offsetMinutes * 60_000;
+  const d = new Date(ms);
+  const sign = offsetMinutes < 0 ? '-' : '+';
+  const off = Math.abs(offsetMinutes);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${sign}${pad(off / 60)}${pad(off % 60)}`;
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/;
+
+/** Parses CloudStack's `yyyy-MM-dd HH:mm:ss Z`; undefined when it is not in that form. */
+export function parseCloudStackDate(text: string): Date | undefined {
+  const m = DATE.exec(text);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, sign, oh, om] = m;
+  const offset = (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om));
+  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) - offset * 60_000;
+  const check = new Date(ms + offset * 60_000);
+  if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
+  return new Date(ms);
+}
+
+const asRecord = (v: unknown): Record<string, unknown> | undefined =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+
+/** `an ActionEvent`, `a ResourceStateEvent`. */
+const article = (word: string) => (/^[AEIOU]/.test(word) ? `an ${word}` : `a ${word}`);
+
+const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+
+/** Problems of a category's fields: flat scalar values, the category's required fields present. */
+export function cloudstackFieldProblems(category: CloudStackCategory, data: unknown, prefix = 'data'): FieldProblem[] {
+  const at = (k: string) => (prefix ? `${prefix}.${k}` : k);
+  const o = asRecord(data);
+  if (!o) return [{ path: prefix, message: `must be an object with the flat fields of ${article(category)} (${CLOUDSTACK_FIELDS[category].join(', ')})` }];
+  const out: FieldProblem[] = [];
+  for (const k of CLOUDSTACK_REQUIRED[category]) {
+    if (o[k] === undefined || o[k] === null || o[k] === '') out.push({ path: at(k), message: `is required for ${article(category)}` });
+  }
+  for (const [k, v] of Object.entries(o)) {
+    if (!isScalar(v)) out.push({ path: at(k), message: 'must be a string, number, boolean or null (CloudStack events are flat)' });
+  }
+  if (o.eventDateTime !== undefined && (typeof o.eventDateTime !== 'string' || parseCloudStackDate(o.eventDateTime) === undefined)) {
+    out.push({ path: at('eventDateTime'), message: 'must be yyyy-MM-dd HH:mm:ss Z, e.g. 2017-07-23 14:09:08 +0700' });
+  }
+  return out;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
+
+/** The resource UUID a category's fields name (ActionEvent: entityuuid; Usage/ResourceState: id). */
+export function resourceUuidOf(category: CloudStackCategory, data: Record<string, unknown>): string | undefined {
+  if (category === 'ActionEvent') return str(data.entityuuid);
+  if (category === 'UsageEvent' || category === 'ResourceStateEvent') return str(data.id);
+  return undefined;
+}
+
+/** The resource type a category's fields name (ActionEvent: short class name of `entity`). */
+export function resourceTypeOf(category: CloudStackCategory, data: Record<string, unknown>): string | undefined {
+  if (category === 'ActionEvent') {
+    const e = str(data.entity);
+    return e === undefined ? undefined : e.slice(e.lastIndexOf('.') + 1);
+  }
+  if (category === 'UsageEvent' || category === 'ResourceStateEvent') return str(data.resource);
+  return undefined;
+}
+
+/** One part of a routing key: dots become `-`, an empty part `*`. */
+const routingPart = (s: string | undefined): string => (s === undefined || s === '' ? '*' : s.replace(/\./g, '-'));
+
+/** `<source>.<category>.<type>.<resourceType>.<resourceUuid>`, as CloudStack's AMQP export. */
+export function cloudstackRoutingKey(parts: { source?: string; category: string; type?: string; resourceType?: string; resourceUuid?: string }): string {
+  return [parts.source, parts.category, parts.type, parts.resourceType, parts.resourceUuid].map(routingPart).join('.');
+}
+
+/** Canonical event → one flat JSON message; [] for other types and switched-off categories. */
+export function encodeCloudStack(event: HeraldEvent, ctx: EncodeContext): OutgoingMessage[] {
+  const category = cloudstackCategory(event.type);
+  if (category === undefined) return [];
+  if (ctx.options?.disabledCategories?.includes(category)) return [];
+  const problems = cloudstackFieldProblems(category, event.data);
+  if (problems.length > 0) {
+    throw new ValidationError(`cloudstack: event ${event.id} (${category}) cannot be published: ${problems[0]!.path} ${problems[0]!.message}`, problems);
+  }
+  const data = asRecord(event.data)!;
+  const { eventDateTime: given, ...fields } = data;
+  // The canonical time is the source of truth; a given eventDateTime is kept only when it names
+  // the same second (it then preserves the original zone, e.g. when bridging CloudStack events).
+  const givenDate = typeof given === 'string' ? parseCloudStackDate(given) : undefined;
+  const eventDateTime = givenDate !== undefined && Math.floor(givenDate.getTime() / 1000) === Math.floor(Date.parse(event.time) / 1000)
+    ? (given as string)
+    : formatCloudStackDate(event.time);
+  const value = { ...fields, eventDateTime };
+  const resourceUuid = event.entity?.id ?? resourceUuidOf(category, data);
+  const resourceType = event.entity?.kind ?? resourceTypeOf(category, data);
+  const topic = ctx.transport === 'amqp'
+    ? cloudstackRoutingKey({ source: event.source, category, type: str(data.event), resourceType, resourceUuid })
+    : ctx.topic || CLOUDSTACK_TOPIC;
+  return [{
+    eventId: event.id,
+    topic,
+    ...(resourceUuid !== undefined && resourceUuid !== '' && { key: resourceUuid }),
+    value: Buffer.from(JSON.stringify(value), 'utf8'),
+    contentType: 'application/json',
+  }];
+}
+
+/** The category of a flat CloudStack object, told by its fields. */
+export function detectCloudStackCategory(o: Record<string, unknown>): CloudStackCategory | undefined {
+  if ('new-state' in o || 'old-state' in o) return 'ResourceStateEvent';
+  if ('dataCenterId' in o || 'podId' in o || ('subject' in o && 'body' in o)) return 'AlertEvent';
+  if ('status' in o && ('entity' in o || 'entityuuid' in o || 'event' in o)) return 'ActionEvent';
+  if ('zone' in o && 'resource' in o) return 'UsageEvent';
+  return undefined;
+}
+
+const ROUTING = /^([^.]+)\.(ActionEvent|AlertEvent|UsageEvent|ResourceStateEvent)\.([^.]+)\.([^.]+)\.([^.]+)$/;
+const KIND = new RegExp(ENTITY_KIND_PATTERN);
+
+/**
+ * Recognises a CloudStack event: a flat JSON object with `eventDateTime` and a category's
+ * fields (or an AMQP routing key naming the category). Throws DECODE when it is one but its
+ * eventDateTime is malformed.
+ */
+export function decodeCloudStack(msg: IncomingMessage): DecodedMessage | undefined {
+  if (msg.value === null || msg.value.length === 0) return undefined;
+  let o: Record<string, unknown> | undefined;
+  try {
+    o = asRecord(JSON.parse(msg.value.toString('utf8')));
+  } catch {
+    return undefined;
+  }
+  if (!o || typeof o.eventDateTime !== 'string' || !Object.values(o).every(isScalar)) return undefined;
+  const routed = ROUTING.exec(msg.topic);
+  const category = (routed?.[2] as CloudStackCategory | undefined) ?? detectCloudStackCategory(o);
+  if (category === undefined) return undefined;
+  const date = parseCloudStackDate(o.eventDateTime);
+  if (date === undefined) {
+    throw new HeraldError('DECODE', `cloudstack: eventDateTime "${o.eventDateTime}" is not yyyy-MM-dd HH:mm:ss Z`, { details: [{ path: 'eventDateTime', message: 'must be yyyy-MM-dd HH:mm:ss Z' }] });
+  }
+  const { eventDateTime: _dt, ...data } = o;
+  const part = (s: string | undefined) => (s === undefined || s === '*' ? undefined : s);
+  const resourceUuid = (msg.key ?? undefined) || part(routed?.[5]) || resourceUuidOf(category, data);
+  const resourceType = part(routed?.[4]) ?? resourceTypeOf(category, data);
+  const message = category === 'ActionEvent' ? str(data.description) : category === 'AlertEvent' ? str(data.subject) : undefined;
+  const event: HeraldEvent = Object.freeze({
+    specversion: '1.0',
+    id: stableMessageId('cloudstack', msg.topic, msg.value),
+    source: part(routed?.[1]) ?? CLOUDSTACK_SOURCE,
+    type: cloudstackType(category),
+    time: date.toISOString(),
+    severity: 'info',
+    ...(resourceUuid !== undefined && resourceType !== undefined && KIND.test(resourceType) && resourceUuid.length <= 255 && { entity: { kind: resourceType, id: resourceUuid } }),
+    ...(message !== undefined && { message: message.slice(0, 4096) }),
+    data,
+  });
+  return { profile: 'cloudstack', format: category, event, document: o };
+}
+
+/** One line, e.g. `[ActionEvent] Account 54d5f55c-...: ACCOUNT.CREATE Completed`. */
+export function summarizeCloudStack(d: DecodedMessage): string {
+  const category = cloudstackCategory(d.event.type) ?? d.event.type;
+  const o = asRecord(d.event.data) ?? {};
+  const s = (k: string) => (o[k] === undefined || o[k] === null ? '' : String(o[k]));
+  const who = d.event.entity ? `${d.event.entity.kind} ${d.event.entity.id}` : '-';
+  switch (category) {
+    case 'ActionEvent': return `[ActionEvent] ${who}: ${s('event')} ${s('status')}`.trimEnd();
+    case 'AlertEvent': return `[AlertEvent] ${s('event')}: ${s('subject')}`.trimEnd();
+    case 'UsageEvent': return `[UsageEvent] ${who}: ${s('event')} account ${s('account') || '-'} zone ${s('zone') || '-'}`;
+    case 'ResourceStateEvent': return `[ResourceStateEvent] ${who}: ${s('old-state') || '?'} -> ${s('new-state')}`;
+    default: return `[${category}] ${who}`;
+  }
+}
+
+/** The cloudstack profile (see the module comment for the mapping). */
 export const cloudstackProfile: Profile = {
   name: 'cloudstack',
-  encode() {
-    throw new HeraldError('INTERNAL', 'the cloudstack profile is not available yet');
-  },
+  encode: encodeCloudStack,
+  decode: decodeCloudStack,
+  summary: summarizeCloudStack,
 };

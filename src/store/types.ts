@@ -31,7 +31,11 @@ export interface EventPage {
   events: HeraldEvent[];
   /** Events matching the filters, ignoring limit/offset. */
   total: number;
-  /** Matching events per severity, ignoring the severity filter's paging. */
+  /**
+   * Events per severity within all the other filters: the severity filter itself is ignored
+   * here (as the Assisted Installer's Severity-Count-* headers do), so a UI can show how many
+   * warnings there are while listing only errors. `total` does honour the severity filter.
+   */
   severityCounts: Record<Severity, number>;
 }
 
@@ -54,6 +58,8 @@ export interface StateChange {
 export interface StoreOptions {
   /** PostgreSQL schema to use (default public); tests use a schema of their own. */
   schema?: string;
+  /** Clock for tests (entity enteredAt, outbox created_ms); defaults to the system clock. */
+  clock?: () => Date;
 }
 
 export interface EventStore {
@@ -66,6 +72,15 @@ export interface EventStore {
   append(events: readonly HeraldEvent[], options?: AppendOptions): Promise<{ inserted: number }>;
   get(id: string): Promise<HeraldEvent | undefined>;
   query(q: EventQuery): Promise<EventPage>;
+  /**
+   * Events stored after position `afterSeq` (insertion order), matching the filters of `q`
+   * (its limit/offset/order are ignored): the live stream (GET /v2/events/stream) reads these.
+   */
+  tail(q: Omit<EventQuery, 'limit' | 'offset' | 'order'>, afterSeq: number, limit: number): Promise<Array<{ seq: number; event: HeraldEvent }>>;
+  /** The position of a stored event (to resume a stream after Last-Event-ID); undefined when unknown. */
+  seqOf(id: string): Promise<number | undefined>;
+  /** The position of the newest stored event (0 when empty): a live stream starts after it. */
+  lastSeq(): Promise<number>;
   /** Records a state change and its notifications atomically. */
   setEntityState(input: { kind: string; id: string; state: string; attributes?: Record<string, unknown>; source?: string }, options?: AppendOptions & { watchedStates?: readonly string[] }): Promise<StateChange>;
   listEntities(filter?: { kind?: string; state?: string }): Promise<EntityState[]>;

@@ -1,0 +1,116 @@
+/**
+ * The REST API as a Fastify app, built separately from listen() so tests use app.inject().
+ * Routes carry TypeBox schemas (validation, serialization and the OpenAPI document); one
+ * error handler maps every failure to the error catalogue's status and JSON body.
+ */
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { HeraldConfig } from '../config/schema.js';
+import { createRedactor, createValueRedactor } from '../events/redact.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { EventStore } from '../store/types.js';
+import { createAuthorizer, type Access } from './auth.js';
+import type { ApiContext, SinkRouting } from './context.js';
+import { toHeraldError } from './errors.js';
+import { createApiMetrics } from './metrics.js';
+import { createNotifier } from './notifier.js';
+import { streamRoutes } from './routes/stream.js';
+import { entitiesRoutes } from './routes/entities.js';
+import { eventsRoutes } from './routes/events.js';
+import { systemRoutes } from './routes/system.js';
+import { createValidatorCompiler } from './validation.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route: open, read (read tokens when configured) or write (API tokens). */
+    access?: Access;
+  }
+}
+
+export interface AppOptions {
+  store: EventStore;
+  config: HeraldConfig;
+  logger?: Logger;
+  /** The outbox's routing and status; without it events get no outbox rows and /v2/sinks is []. */
+  sinks?: SinkRouting;
+  /** Registry for the service metrics (default: a new one with process metrics). */
+  metrics?: Registry;
+}
+
+const JSON_TYPES = ['application/cloudevents+json', 'application/cloudevents-batch+json'];
+
+/** Builds the app (routes, auth, metrics, OpenAPI, docs); does not listen. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { store, config } = options;
+  const logger = options.logger ?? silentLogger;
+  const app = Fastify({
+    loggerInstance: logger,
+    // GET requests are not worth an info line each; errors are logged by the handler below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.server.bodyLimit,
+    ajv: { customOptions: { strict: false } },
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(createValidatorCompiler());
+  // text/plain is not an event format: a body in it is a 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'ignore'));
+
+  const metrics = createApiMetrics(options.metrics);
+  const ctx: ApiContext = {
+    store,
+    config,
+    logger,
+    sinks: options.sinks,
+    metrics,
+    redactEvent: createRedactor(config.redact.keys),
+    redactValue: createValueRedactor(config.redact.keys),
+    notifier: createNotifier(),
+  };
+
+  const authorizer = createAuthorizer(config.auth);
+  app.addHook('onRequest', async (request) => {
+    authorizer.check(request.routeOptions.config.access ?? 'open', request.headers.authorization);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const h = toHeraldError(err, config.server.bodyLimit);
+    if (h.status >= 500) {
+      request.log.error({ err, method: request.method, url: request.routeOptions.url, code: h.code }, `request failed: ${h.message}`);
+    } else {
+      request.log.debug({ method: request.method, url: request.routeOptions.url, code: h.code }, h.message);
+    }
+    if (h.code === 'UNAUTHORIZED') void reply.header('WWW-Authenticate', 'Bearer');
+    return reply.code(h.status).send(h.toJSON());
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}; see /docs`, code: 'NOT_FOUND' }));
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Herald', description: 'Lifecycle and state-change events: store, query and stream', version: '0.1.0' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: config.auth.apiTokens.length > 0 || config.auth.readTokens.length > 0 ? [{ bearer: [] }] : [],
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  await app.register(streamRoutes, { ctx });
+  await app.register(eventsRoutes, { ctx });
+  await app.register(entitiesRoutes, { ctx });
+  await app.register(systemRoutes, { ctx });
+  app.get('/openapi.json', { config: { access: 'open' }, schema: { hide: true } }, async () => app.swagger());
+
+  await app.ready();
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,45 @@
+/** /v2/entities: the entity state registry. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { ApiContext } from '../context.js';
+import { EntitiesQuery, Entity, EntityParams, errors, StateBody, StateResult } from '../schemas.js';
+
+export const entitiesRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
+  app.put('/v2/entities/:kind/:id/state', {
+    config: { access: 'write' },
+    schema: {
+      summary: 'Set the state of an entity; publishes leave/enter/list notifications',
+      tags: ['entities'],
+      params: EntityParams,
+      body: StateBody,
+      response: { 200: StateResult, ...errors(400, 401, 403, 413, 415, 503) },
+    },
+  }, async (request) => {
+    const { kind, id } = request.params;
+    const attributes = request.body.attributes === undefined ? undefined : ctx.redactValue(request.body.attributes) as Record<string, unknown>;
+    const sinks = ctx.sinks;
+    const change = await ctx.store.setEntityState(
+      { kind, id, state: request.body.state, ...(attributes !== undefined && { attributes }) },
+      { watchedStates: ctx.config.entities.watchedStates, ...(sinks !== undefined && { sinks: (e) => sinks.sinkNames(e) }) },
+    );
+    ctx.metrics.stateChanges.inc();
+    if (change.events.length > 0) ctx.notifier.notify();
+    if (change.events.length > 0) {
+      ctx.logger.info({ kind, id, previous: change.previous?.state ?? null, state: change.current.state, events: change.events.length }, `${kind} ${id} is now ${change.current.state}`);
+    }
+    return { previous: change.previous, current: change.current, events: change.events.map((e) => e.id) };
+  });
+
+  app.get('/v2/entities', {
+    config: { access: 'read' },
+    schema: {
+      summary: 'Entities with their current state',
+      tags: ['entities'],
+      querystring: EntitiesQuery,
+      response: { 200: Type.Array(Entity), ...errors(400, 401, 403, 503) },
+    },
+  }, async (request) => ctx.store.listEntities({
+    ...(request.query.kind !== undefined && { kind: request.query.kind }),
+    ...(request.query.state !== undefined && { state: request.query.state }),
+  }));
+};

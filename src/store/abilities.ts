@@ -1,0 +1,32 @@
+/**
+ * What a SQL dialect can do. The store branches on these flags, never on a dialect's name,
+ * so a third dialect only has to describe itself.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+export interface StoreAbilities {
+  /** How the `seq` columns are generated: SQLite `integer primary key autoincrement` or a SQL identity. */
+  readonly sequence: 'autoincrement' | 'identity';
+  /** The operator for a case-insensitive substring match (SQLite LIKE is already case-insensitive for ASCII). */
+  readonly caseInsensitiveLike: 'like' | 'ilike';
+  /** `SELECT ... FOR UPDATE` locks rows (several writers on PostgreSQL); SQLite serialises writers anyway. */
+  readonly supportsForUpdate: boolean;
+  /**
+   * Transaction-scoped advisory locks (`pg_advisory_xact_lock`): state changes of one entity
+   * kind take one, so concurrent changes on several replicas serialise and every list
+   * notification sees the others' committed states. SQLite has one writer at a time anyway.
+   */
+  readonly advisoryLocks: boolean;
+  /** Bind parameters one statement may carry; multi-row inserts are chunked below it. */
+  readonly maxParameters: number;
+}
+
+/** What a dialect folder's `openDialect()` hands to the store. */
+export interface DialectHandle {
+  readonly name: 'sqlite' | 'postgres';
+  readonly db: Kysely<Database>;
+  readonly abilities: StoreAbilities;
+  /** PostgreSQL schema holding the tables (for the migration table); undefined on SQLite. */
+  readonly schema?: string;
+}

@@ -1,0 +1,65 @@
+/**
+ * SQLite through better-sqlite3: one file, WAL journal so readers never block the writer,
+ * synchronous=NORMAL (durable across process crashes; an OS crash may lose the last
+ * transactions, the usual WAL trade-off), and a busy timeout so a second process (herald
+ * replay next to herald serve) waits instead of failing.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { ConfigError, HeraldError } from '../../../errors.js';
+import type { DialectHandle, StoreAbilities } from '../../abilities.js';
+import type { Database } from '../../schema.js';
+
+export const abilities: StoreAbilities = {
+  sequence: 'autoincrement',
+  caseInsensitiveLike: 'like',
+  supportsForUpdate: false,
+  advisoryLocks: false,
+  // SQLITE_MAX_VARIABLE_NUMBER is 32766 since 3.32; stay well below it.
+  maxParameters: 30000,
+};
+
+/**
+ * Transactions start with BEGIN IMMEDIATE: the write lock is taken at the start (waiting up to
+ * the busy timeout), so two processes on one file queue instead of failing when a transaction
+ * that read first tries to write (SQLITE_BUSY), and Kysely's migrator, whose lock is a no-op
+ * on SQLite, is serialised across processes too.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class HeraldSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+/** Opens `sqlite:PATH` (`sqlite::memory:` for an in-memory store). */
+export function openDialect(url: string): DialectHandle {
+  const path = url.replace(/^sqlite:(\/\/)?/, '');
+  if (path === '') throw new ConfigError('store.url: sqlite: needs a file path, e.g. sqlite:./data/herald.db', [{ path: 'store.url', message: 'needs a file path after sqlite:' }]);
+  const memory = path === ':memory:';
+  let sqlite: BetterSqlite3.Database;
+  try {
+    if (!memory) mkdirSync(dirname(resolve(path)), { recursive: true });
+    sqlite = new BetterSqlite3(memory ? ':memory:' : path);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = ON');
+  } catch (err) {
+    throw new HeraldError('STORE_UNAVAILABLE', `cannot open SQLite database ${path}: ${(err as Error).message}; check the path exists and is writable`, { cause: err });
+  }
+  const db = new Kysely<Database>({ dialect: new HeraldSqliteDialect({ database: sqlite }) });
+  return { name: 'sqlite', db, abilities };
+}

@@ -1,0 +1,371 @@
+/**
+ * One suite every store dialect passes: SQLite in a temporary file and PostgreSQL in a schema
+ * of its own (the real server from test/helpers/env.ts).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openStore, type EventStore } from '../../src/store/index.js';
+import { createEvent, ENTITY_EVENT_TYPES, type EntityListData, type EntityTransitionData, type HeraldEvent } from '../../src/events/index.js';
+import { pgUrl, uniqueName } from '../helpers/env.js';
+
+interface Dialect {
+  name: string;
+  open(clock?: () => Date): Promise<EventStore>;
+  cleanup(): Promise<void>;
+}
+
+const schemaName = () => uniqueName('store').replace(/-/g, '_');
+
+const DIALECTS: Dialect[] = [
+  (() => {
+    let dir: string | undefined;
+    return {
+      name: 'sqlite',
+      async open(clock) {
+        dir ??= mkdtempSync(join(tmpdir(), 'herald-store-'));
+        return openStore(`sqlite:${join(dir, uniqueName('db'), 'herald.db')}`, clock ? { clock } : {});
+      },
+      async cleanup() {
+        if (dir) rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  })(),
+  (() => {
+    const schemas: string[] = [];
+    return {
+      name: 'postgres',
+      async open(clock) {
+        const schema = schemaName();
+        schemas.push(schema);
+        return openStore(pgUrl(), { schema, ...(clock && { clock }) });
+      },
+      async cleanup() {
+        const client = new pg.Client({ connectionString: pgUrl() });
+        await client.connect();
+        for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+        await client.end();
+      },
+    };
+  })(),
+];
+
+const ev = (over: Record<string, unknown> = {}): HeraldEvent =>
+  createEvent({ source: 'test/src', type: 'com.example.thing', ...over });
+
+const Q = { limit: 100, offset: 0, order: 'ascending' as const };
+
+for (const dialect of DIALECTS) {
+  describe(`store conformance: ${dialect.name}`, () => {
+    let store: EventStore;
+    before(async () => {
+      store = await dialect.open();
+      await store.migrate();
+      await store.migrate(); // idempotent
+    });
+    after(async () => {
+      await store.close();
+      await store.close(); // idempotent
+      await dialect.cleanup();
+    });
+
+    test('append stores events and get returns them unchanged', async () => {
+      const e = ev({ id: uniqueName('e'), entity: { kind: 'cluster', id: 'c-get' }, message: 'hello', data: { a: [1, { b: 2 }] } });
+      assert.deepEqual(await store.append([e]), { inserted: 1 });
+      assert.deepEqual(await store.get(e.id), e);
+      assert.equal(await store.get('no-such-id'), undefined);
+    });
+
+    test('duplicate ids are ignored and get no outbox rows', async () => {
+      const id = uniqueName('dup');
+      const a = ev({ id, message: 'first' });
+      const b = ev({ id, message: 'second' });
+      assert.deepEqual(await store.append([a], { sinks: ['s-dup'] }), { inserted: 1 });
+      assert.deepEqual(await store.append([b, ev({ id: id + 'x' })], { sinks: ['s-dup'] }), { inserted: 1 });
+      assert.equal((await store.get(id))?.message, 'first');
+      const rows = await store.db.selectFrom('herald_outbox').selectAll().where('sink', '=', 's-dup').orderBy('seq').execute();
+      assert.deepEqual(rows.map((r) => r.event_id), [id, id + 'x']);
+    });
+
+    test('a batch is all-or-nothing', async () => {
+      const kind = uniqueName('atom');
+      const good = ev({ entity: { kind, id: 'x' } });
+      // An unparsable time makes the second row fail inside the transaction.
+      const bad = { ...ev({ entity: { kind, id: 'y' } }), time: 'not a time' } as HeraldEvent;
+      await assert.rejects(store.append([good, bad], { sinks: ['s-atom'] }));
+      assert.equal(await store.get(good.id), undefined);
+      assert.equal((await store.query({ ...Q, entityKind: kind })).total, 0);
+      const outbox = await store.db.selectFrom('herald_outbox').select('seq').where('sink', '=', 's-atom').execute();
+      assert.equal(outbox.length, 0);
+    });
+
+    test('outbox rows per sink, and per event with a sink function', async () => {
+      const kind = uniqueName('ob');
+      const a = ev({ entity: { kind, id: 'a' }, severity: 'error' });
+      const b = ev({ subject: 'subj-b', severity: 'info' });
+      await store.append([a, b], { sinks: ['ob-k', 'ob-n'] });
+      const rows = await store.db.selectFrom('herald_outbox').selectAll().where('sink', 'in', ['ob-k', 'ob-n']).orderBy('seq').execute();
+      assert.equal(rows.length, 4);
+      const forA = rows.filter((r) => r.event_id === a.id);
+      assert.deepEqual(forA.map((r) => r.sink).sort(), ['ob-k', 'ob-n']);
+      for (const r of rows) {
+        assert.equal(r.status, 'pending');
+        assert.equal(r.attempts, 0);
+        assert.equal(typeof r.event_seq, 'number');
+        assert.equal(typeof r.next_attempt_ms, 'number');
+        assert.ok(r.next_attempt_ms > 0);
+      }
+      assert.equal(forA[0]!.partition_key, `${kind}:a`);
+      assert.equal(rows.find((r) => r.event_id === b.id)!.partition_key, 'subj-b');
+
+      const c = ev({ severity: 'error' });
+      const d = ev({ severity: 'info' });
+      await store.append([c, d], { sinks: (e) => (e.severity === 'error' ? ['ob-f1', 'ob-f2'] : []) });
+      const frows = await store.db.selectFrom('herald_outbox').selectAll().where('sink', 'in', ['ob-f1', 'ob-f2']).execute();
+      assert.deepEqual(frows.map((r) => r.event_id), [c.id, c.id]);
+      // event_seq points at the stored event
+      const evrow = await store.db.selectFrom('herald_events').select('seq').where('id', '=', c.id).executeTakeFirstOrThrow();
+      assert.equal(frows[0]!.event_seq, Number(evrow.seq));
+    });
+
+    test('a batch of 1000 in one append', async () => {
+      const kind = uniqueName('bulk');
+      const batch = Array.from({ length: 1000 }, (_, i) => ev({ entity: { kind, id: `h${i % 10}` }, message: `m${i}` }));
+      const t0 = performance.now();
+      assert.deepEqual(await store.append(batch, { sinks: ['bulk-a', 'bulk-b'] }), { inserted: 1000 });
+      console.log(`# ${dialect.name}: append of 1000 events with 2 sinks took ${(performance.now() - t0).toFixed(1)} ms`);
+      assert.equal((await store.query({ ...Q, entityKind: kind })).total, 1000);
+      const n = await store.db.selectFrom('herald_outbox').select((eb) => eb.fn.countAll<number>().as('n')).where('sink', 'in', ['bulk-a', 'bulk-b']).executeTakeFirstOrThrow();
+      assert.equal(Number(n.n), 2000);
+    });
+
+    describe('query filters, paging, order and counts', () => {
+      const kind = uniqueName('q');
+      const base = Date.parse('2024-05-01T00:00:00Z');
+      const events: HeraldEvent[] = [];
+      before(async () => {
+        const sev = ['info', 'warning', 'error', 'critical', 'debug'] as const;
+        for (let i = 0; i < 20; i++) {
+          events.push(ev({
+            id: `${kind}-${i}`,
+            source: i % 2 === 0 ? 'svc/even' : 'svc/odd',
+            type: `com.example.t${i % 3}`,
+            severity: sev[i % 5],
+            time: new Date(base + i * 60_000).toISOString(),
+            entity: { kind, id: `e${i % 4}` },
+            message: i === 7 ? 'Disk 50% FULL on host' : `message number ${i}`,
+          }));
+        }
+        // Same time as event 5: order falls back to insertion order.
+        events.push(ev({ id: `${kind}-tie`, time: new Date(base + 5 * 60_000).toISOString(), entity: { kind, id: 'e1' }, severity: 'info', source: 'svc/odd', type: 'com.example.t2', message: 'tie' }));
+        await store.append(events);
+      });
+      const ids = (p: { events: HeraldEvent[] }) => p.events.map((e) => e.id.slice(kind.length + 1));
+
+      test('entity kind and ids', async () => {
+        const p = await store.query({ ...Q, entityKind: kind, entityIds: ['e1'] });
+        assert.deepEqual(ids(p), ['1', '5', 'tie', '9', '13', '17']);
+        assert.equal(p.total, 6);
+        const p2 = await store.query({ ...Q, entityKind: kind, entityIds: ['e0', 'e2'] });
+        assert.equal(p2.total, 10);
+      });
+
+      test('severities, with counts ignoring the severity filter', async () => {
+        const p = await store.query({ ...Q, entityKind: kind, severities: ['error', 'critical'] });
+        assert.deepEqual(ids(p), ['2', '3', '7', '8', '12', '13', '17', '18']);
+        assert.equal(p.total, 8);
+        assert.deepEqual(p.severityCounts, { debug: 4, info: 5, warning: 4, error: 4, critical: 4 });
+      });
+
+      test('types and source', async () => {
+        const p = await store.query({ ...Q, entityKind: kind, types: ['com.example.t0'] });
+        assert.deepEqual(ids(p), ['0', '3', '6', '9', '12', '15', '18']);
+        const p2 = await store.query({ ...Q, entityKind: kind, types: ['com.example.t0', 'com.example.t1'], source: 'svc/even' });
+        assert.deepEqual(ids(p2), ['0', '4', '6', '10', '12', '16', '18']);
+      });
+
+      test('message: case-insensitive substring, wildcards literal', async () => {
+        assert.deepEqual(ids(await store.query({ ...Q, entityKind: kind, message: 'disk 50% full' })), ['7']);
+        assert.deepEqual(ids(await store.query({ ...Q, entityKind: kind, message: '50%' })), ['7']);
+        assert.deepEqual(ids(await store.query({ ...Q, entityKind: kind, message: '5_%' })), []);
+        assert.equal((await store.query({ ...Q, entityKind: kind, message: 'NUMBER 1' })).total, 11); // 1, 10..19
+      });
+
+      test('since inclusive, until exclusive', async () => {
+        const p = await store.query({ ...Q, entityKind: kind, since: new Date(base + 17 * 60_000).toISOString(), until: new Date(base + 19 * 60_000).toISOString() });
+        assert.deepEqual(ids(p), ['17', '18']);
+        assert.equal(p.total, 2);
+      });
+
+      test('order and paging', async () => {
+        const asc = await store.query({ ...Q, entityKind: kind, limit: 3, offset: 4 });
+        assert.deepEqual(ids(asc), ['4', '5', 'tie']);
+        assert.equal(asc.total, 21);
+        const desc = await store.query({ ...Q, entityKind: kind, limit: 4, offset: 0, order: 'descending' });
+        assert.deepEqual(ids(desc), ['19', '18', '17', '16']);
+        const tail = await store.query({ ...Q, entityKind: kind, limit: 100, offset: 14, order: 'descending' });
+        assert.deepEqual(ids(tail), ['tie', '5', '4', '3', '2', '1', '0']);
+        const empty = await store.query({ ...Q, entityKind: kind, offset: 500 });
+        assert.deepEqual(empty.events, []);
+        assert.equal(empty.total, 21);
+        const none = await store.query({ ...Q, entityKind: kind, limit: 0 });
+        assert.equal(none.events.length, 0);
+        assert.equal(none.total, 21);
+      });
+
+      test('no match gives zero counts', async () => {
+        const p = await store.query({ ...Q, entityKind: kind, source: 'nobody' });
+        assert.equal(p.total, 0);
+        assert.deepEqual(p.severityCounts, { debug: 0, info: 0, warning: 0, error: 0, critical: 0 });
+      });
+    });
+
+    test('entity transitions: enter, leave, list, DESTROY -> UNKNOWN', async () => {
+      let now = Date.parse('2025-01-01T00:00:00Z');
+      const s = await dialect.open(() => new Date(now));
+      await s.migrate();
+      try {
+        const kind = 'environment';
+        const opts = { sinks: ['aliecs'] };
+        const c1 = await s.setEntityState({ kind, id: 'env-b', state: 'configured', attributes: { runNumber: 0 } }, opts);
+        assert.equal(c1.previous, null);
+        assert.equal(c1.current.state, 'CONFIGURED');
+        assert.equal(c1.current.enteredAt, '2025-01-01T00:00:00.000Z');
+        // Every enter is followed by the list of the watched state (AliECS publishes its active list after each enter).
+        assert.deepEqual(c1.events.map((e) => e.type), [ENTITY_EVENT_TYPES.enter, ENTITY_EVENT_TYPES.list]);
+        assert.equal((c1.events[0]!.data as EntityTransitionData).previous, null);
+        assert.equal((c1.events[0]!.data as EntityTransitionData).changed, true);
+        assert.deepEqual((c1.events[1]!.data as EntityListData).entities, []);
+
+        now += 1000;
+        const c2 = await s.setEntityState({ kind, id: 'env-b', state: 'RUNNING', attributes: { runNumber: 42, runType: 'PHYSICS', detectors: ['TPC', 'ITS'] } }, opts);
+        assert.equal(c2.previous?.state, 'CONFIGURED');
+        assert.deepEqual(c2.events.map((e) => e.type), [ENTITY_EVENT_TYPES.leave, ENTITY_EVENT_TYPES.enter, ENTITY_EVENT_TYPES.list]);
+        const leave = c2.events[0]!.data as EntityTransitionData;
+        assert.equal(leave.state, 'CONFIGURED');
+        assert.equal(leave.next, 'RUNNING');
+        assert.equal(leave.enteredAt, '2025-01-01T00:00:00.000Z');
+        const enter = c2.events[1]!.data as EntityTransitionData;
+        assert.equal(enter.state, 'RUNNING');
+        assert.equal(enter.previous, 'CONFIGURED');
+        assert.deepEqual(enter.attributes, { runNumber: 42, runType: 'PHYSICS', detectors: ['TPC', 'ITS'] });
+        const list = c2.events[2]!;
+        assert.deepEqual(list.entity, { kind, id: '*' });
+        assert.equal(list.partitionkey, `${kind}:list`);
+        assert.deepEqual((list.data as EntityListData).entities.map((e) => e.id), ['env-b']);
+
+        now += 1000;
+        await s.setEntityState({ kind, id: 'env-a', state: 'RUNNING', attributes: { runNumber: 43 } }, opts);
+        // Another kind in RUNNING never shows in this kind's list.
+        await s.setEntityState({ kind: 'other', id: 'o1', state: 'RUNNING' }, opts);
+        now += 1000;
+        const c3 = await s.setEntityState({ kind, id: 'env-b', state: 'Destroy' }, opts);
+        assert.equal(c3.current.state, 'UNKNOWN');
+        assert.deepEqual(c3.events.map((e) => e.type), [ENTITY_EVENT_TYPES.leave, ENTITY_EVENT_TYPES.enter, ENTITY_EVENT_TYPES.list]);
+        assert.equal((c3.events[0]!.data as EntityTransitionData).state, 'RUNNING');
+        assert.deepEqual((c3.events[0]!.data as EntityTransitionData).attributes, { runNumber: 42, runType: 'PHYSICS', detectors: ['TPC', 'ITS'] });
+        assert.deepEqual((c3.events[2]!.data as EntityListData).entities.map((e) => e.id), ['env-a']);
+        // Attributes are kept when a PUT gives none.
+        assert.deepEqual(c3.current.attributes, { runNumber: 42, runType: 'PHYSICS', detectors: ['TPC', 'ITS'] });
+
+        const empty = await s.setEntityState({ kind, id: 'env-c', state: '' }, opts);
+        assert.equal(empty.current.state, 'UNKNOWN');
+        assert.deepEqual(empty.events.map((e) => e.type), [ENTITY_EVENT_TYPES.enter, ENTITY_EVENT_TYPES.list]);
+
+        // The same state again: nothing to announce; with new attributes, one enter (+ list when watched).
+        now += 1000;
+        const same = await s.setEntityState({ kind, id: 'env-a', state: 'running', attributes: { runNumber: 43 } }, opts);
+        assert.deepEqual(same.events, []);
+        assert.equal(same.current.enteredAt, same.previous!.enteredAt);
+        const upd = await s.setEntityState({ kind, id: 'env-a', state: 'RUNNING', attributes: { runNumber: 44 } }, opts);
+        assert.deepEqual(upd.events.map((e) => e.type), [ENTITY_EVENT_TYPES.enter, ENTITY_EVENT_TYPES.list]);
+        assert.equal(upd.current.enteredAt, same.previous!.enteredAt);
+        assert.equal((upd.events[0]!.data as EntityTransitionData).changed, false);
+
+        // The events are stored, in order, with outbox rows.
+        const stored = await s.query({ ...Q, entityKind: kind, types: [ENTITY_EVENT_TYPES.leave] });
+        assert.equal(stored.total, 2);
+        const outbox = await s.db.selectFrom('herald_outbox').select(['event_id', 'partition_key']).where('sink', '=', 'aliecs').orderBy('seq').execute();
+        assert.equal(outbox.length, 2 + 3 + 2 + 2 + 3 + 2 + 2);
+        assert.ok(outbox.some((r) => r.partition_key === `${kind}:list`));
+
+        const entities = await s.listEntities({ kind });
+        assert.deepEqual(entities.map((e) => [e.id, e.state]), [['env-a', 'RUNNING'], ['env-b', 'UNKNOWN'], ['env-c', 'UNKNOWN']]);
+        assert.equal(entities[1]!.previous, 'RUNNING');
+        assert.deepEqual((await s.listEntities({ state: 'running' })).map((e) => `${e.kind}/${e.id}`), ['environment/env-a', 'other/o1']);
+        assert.equal((await s.listEntities()).length, 4);
+
+        // Custom watched states
+        const w = await s.setEntityState({ kind: 'host', id: 'h1', state: 'ERROR' }, { watchedStates: ['error'] });
+        assert.deepEqual(w.events.map((e) => e.type), [ENTITY_EVENT_TYPES.enter, ENTITY_EVENT_TYPES.list]);
+      } finally {
+        await s.close();
+      }
+    });
+
+    test('concurrent state changes of one kind: the last list notification holds every entity', async () => {
+      const kind = uniqueName('conc').replace(/-/g, '_');
+      const ids = Array.from({ length: 20 }, (_, i) => `n${String(i).padStart(2, '0')}`);
+      await Promise.all(ids.map((id) => store.setEntityState({ kind, id, state: 'RUNNING' })));
+      const lists = await store.query({ ...Q, entityKind: kind, types: [ENTITY_EVENT_TYPES.list], order: 'descending', limit: 1 });
+      assert.equal(lists.total, 20);
+      assert.deepEqual((lists.events[0]!.data as EntityListData).entities.map((e) => e.id), ids);
+      const sizes = (await store.query({ ...Q, entityKind: kind, types: [ENTITY_EVENT_TYPES.list] })).events
+        .map((e) => (e.data as EntityListData).entities.length);
+      assert.deepEqual(sizes, ids.map((_, i) => i + 1));
+    });
+
+    test('deleteEventsBefore keeps newer events and those still in the outbox', async () => {
+      const kind = uniqueName('ret');
+      const old1 = ev({ entity: { kind, id: 'a' }, time: '2020-01-01T00:00:00Z' });
+      const old2 = ev({ entity: { kind, id: 'b' }, time: '2020-01-02T00:00:00Z' });
+      const pending = ev({ entity: { kind, id: 'c' }, time: '2020-01-03T00:00:00Z' });
+      const fresh = ev({ entity: { kind, id: 'd' }, time: '2030-01-01T00:00:00Z' });
+      await store.append([old1, old2, fresh]);
+      await store.append([pending], { sinks: ['ret-sink'] });
+      const before = (await store.query({ ...Q, until: '2021-01-01T00:00:00Z' })).total;
+      const n = await store.deleteEventsBefore('2021-01-01T00:00:00Z');
+      assert.equal(n, before - 1);
+      assert.equal(await store.get(old1.id), undefined);
+      assert.ok(await store.get(pending.id));
+      assert.ok(await store.get(fresh.id));
+    });
+
+    test('several processes migrating the same database at once apply migrations once', async () => {
+      const url = dialect.name === 'sqlite' ? undefined : schemaName();
+      let stores: EventStore[];
+      if (url === undefined) {
+        const dir = mkdtempSync(join(tmpdir(), 'herald-mig-'));
+        stores = await Promise.all([1, 2, 3].map(() => openStore(`sqlite:${join(dir, 'same.db')}`)));
+        after(() => rmSync(dir, { recursive: true, force: true }));
+      } else {
+        stores = await Promise.all([1, 2, 3].map(() => openStore(pgUrl(), { schema: url })));
+        after(async () => {
+          const c = new pg.Client({ connectionString: pgUrl() });
+          await c.connect();
+          await c.query(`DROP SCHEMA IF EXISTS "${url}" CASCADE`);
+          await c.end();
+        });
+      }
+      try {
+        await Promise.all(stores.map((s) => s.migrate()));
+        await stores[0]!.append([ev({ id: 'mig-1' })]);
+        assert.ok(await stores[2]!.get('mig-1'));
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+
+    test('ping, and use after close fails clearly', async () => {
+      const s = await dialect.open();
+      await s.migrate();
+      assert.equal(await s.ping(), true);
+      await s.close();
+      assert.equal(await s.ping(), false);
+      await assert.rejects(s.query(Q), (err: Error & { code?: string }) => err.code === 'CLOSED');
+    });
+  });
+}
