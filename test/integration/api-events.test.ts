@@ -232,7 +232,7 @@ for (const dialect of DIALECTS) {
       const f = first.json() as { previous: unknown; current: { state: string }; events: string[] };
       assert.equal(f.previous, null);
       assert.equal(f.current.state, 'CONFIGURED');
-      assert.equal(f.events.length, 1);
+      assert.equal(f.events.length, 2); // enter + the list of the watched state
 
       const run = await put('e1', { state: 'running', attributes: { runNumber: 7, runType: 'PHYSICS', detectors: ['TPC'] } });
       const r = run.json() as { previous: { state: string }; current: { state: string; attributes: Record<string, unknown> }; events: string[] };
