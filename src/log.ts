@@ -25,3 +25,19 @@ export function createLogger(options: { level?: LevelWithSilent; name?: string; 
 
 /** A logger that drops everything (library default). */
 export const silentLogger: Logger = pino({ level: 'silent' });
+
+/** Logs at most one warning per interval, with the count of what was suppressed. */
+export function rateLimitedWarn(warn: (msg: string) => void, intervalMs = 10_000, now: () => number = Date.now) {
+  let last = -Infinity;
+  let suppressed = 0;
+  return (msg: string) => {
+    const t = now();
+    if (t - last >= intervalMs) {
+      warn(suppressed > 0 ? `${msg} (and ${suppressed} more since the last report)` : msg);
+      last = t;
+      suppressed = 0;
+    } else {
+      suppressed++;
+    }
+  };
+}

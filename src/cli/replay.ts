@@ -1,6 +1,104 @@
-/** `herald replay`: not built yet; see the issue tracker. */
-import { HeraldError } from '../errors.js';
+/**
+ * `herald replay`: re-publish stored events (filtered by time range, entity, type, severity,
+ * source) to a configured sink through the outbox — same guarantees as live delivery,
+ * original ids kept. Waits until they are delivered (progress on stderr) unless --no-wait,
+ * in which case a running `herald serve` on the same store delivers them.
+ */
+import { isHeraldError, UsageError } from '../errors.js';
+import { SEVERITIES } from '../events/schema.js';
+import { createLogger } from '../log.js';
+import { createOutbox } from '../outbox/index.js';
+import { countMatching, enqueueReplay, type ReplayFilter } from '../replay/replay.js';
+import { openStore } from '../store/index.js';
+import { oneOf, parseDuration, parseFlags } from './args.js';
+import { CONFIG_FLAGS, configFromFlags, namedSink } from './config-flags.js';
+import { parseEntity } from './emit.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new HeraldError('INTERNAL', 'herald replay is not available in this version yet');
+const HELP = `usage: herald replay --sink NAME [--config FILE] [--db URL]
+       [--since TIME] [--until TIME] [--entity KIND:ID] [--type T ...] [--severity S ...] [--source S]
+       [--dry-run] [--no-wait] [--timeout 10m]
+
+Re-publishes stored events to the configured sink NAME through the outbox (original ids
+kept, so consumers can drop duplicates). --dry-run only counts the matching events.`;
+
+const isoFlag = (value: unknown, flag: string): string | undefined => {
+  if (typeof value !== 'string') return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new UsageError(`${flag} must be an RFC 3339 time such as 2024-05-01T12:00:00Z, got "${value}"`, [{ path: flag, message: 'must be an RFC 3339 time' }]);
+  return new Date(ms).toISOString();
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags('replay', argv, {
+    ...CONFIG_FLAGS,
+    sink: { type: 'string' },
+    since: { type: 'string' },
+    until: { type: 'string' },
+    entity: { type: 'string' },
+    type: { type: 'string', multiple: true },
+    severity: { type: 'string', multiple: true },
+    source: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    'no-wait': { type: 'boolean' },
+    timeout: { type: 'string' },
+  });
+  if (values.help === true) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const config = configFromFlags(values);
+  const sink = namedSink(config, values.sink);
+  const entity = typeof values.entity === 'string' ? parseEntity(values.entity) : undefined;
+  const filter: ReplayFilter = {
+    ...(isoFlag(values.since, '--since') !== undefined && { since: isoFlag(values.since, '--since')! }),
+    ...(isoFlag(values.until, '--until') !== undefined && { until: isoFlag(values.until, '--until')! }),
+    ...(entity !== undefined && { entityKind: entity.kind, entityIds: [entity.id] }),
+    ...(Array.isArray(values.type) && { types: values.type as string[] }),
+    ...(Array.isArray(values.severity) && { severities: (values.severity as string[]).map((s) => oneOf(s, SEVERITIES, '--severity')) }),
+    ...(typeof values.source === 'string' && { source: values.source }),
+  };
+  const timeoutMs = typeof values.timeout === 'string' ? parseDuration(values.timeout, '--timeout') : 10 * 60_000;
+  if (values['dry-run'] !== true && values['no-wait'] !== true && !config.streaming) {
+    throw new UsageError('streaming is switched off (HERALD_STREAMING=false / streaming: false): nothing would deliver the replay', [{ path: 'HERALD_STREAMING', message: 'is false' }]);
+  }
+  const logger = createLogger({ level: config.logLevel, name: 'herald-replay' });
+  const store = await openStore(config.store.url, { logger });
+  try {
+    await store.migrate();
+    if (values['dry-run'] === true) {
+      const n = await countMatching(store, filter);
+      process.stdout.write(`${n} event${n === 1 ? '' : 's'} would be replayed to sink ${sink.name}\n`);
+      return 0;
+    }
+    const progress = (queued: number, total: number) => process.stderr.write(`queued ${queued}/${total}\n`);
+    const { total, queued } = await enqueueReplay({ store, sink: sink.name, filter, onProgress: progress });
+    if (values['no-wait'] === true || queued === 0) {
+      process.stdout.write(`${queued} event${queued === 1 ? '' : 's'} queued for sink ${sink.name}${queued > 0 ? ' (a running herald serve delivers them)' : ''}\n`);
+      return 0;
+    }
+    const outbox = await createOutbox({ store, config: { streaming: true, sinks: [sink] }, logger, housekeeping: false });
+    const ticker = setInterval(() => {
+      outbox.sinks.status().then(
+        ([s]) => s && process.stderr.write(`delivered to ${sink.name}: pending ${s.pending}${s.lastError ? `, last error: ${s.lastError}` : ''}\n`),
+        () => undefined,
+      );
+    }, 2000);
+    let drained = true;
+    try {
+      await outbox.drain(timeoutMs);
+    } catch (err) {
+      if (!isHeraldError(err) || err.code !== 'TIMEOUT') throw err;
+      drained = false;
+      const [s] = await outbox.sinks.status();
+      process.stderr.write(`herald replay: ${s?.pending ?? '?'} events still pending for sink ${sink.name} after ${timeoutMs / 1000}s; they stay queued and a running herald serve delivers them (last error: ${s?.lastError ?? 'none'})\n`);
+    } finally {
+      clearInterval(ticker);
+      await outbox.close();
+    }
+    if (!drained) return 1;
+    process.stdout.write(`${queued} of ${total} events replayed to sink ${sink.name}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
 }

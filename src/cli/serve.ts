@@ -2,17 +2,17 @@
  * `herald serve`: the REST API, the event store and (when attached) the outbox relay.
  * Flags override environment variables, which override the config file.
  */
-import { loadConfig } from '../config/load.js';
-import { LOG_LEVELS, type HeraldConfigInput } from '../config/schema.js';
-import { createLogger, type Logger } from '../log.js';
-import { startService, type OutboxFactory } from '../service/index.js';
-import { UsageError } from '../errors.js';
-import { oneOf, parseFlags, parseIntFlag } from './args.js';
+import { LOG_LEVELS } from '../config/schema.js';
+import { createLogger } from '../log.js';
+import { outboxFactory } from '../outbox/index.js';
+import { startService } from '../service/index.js';
+import { parseFlags, parseIntFlag } from './args.js';
+import { CONFIG_FLAGS, configFromFlags } from './config-flags.js';
 
 const OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
-  db: { type: 'string' },
+  ...CONFIG_FLAGS,
 } as const;
 
 const HELP = `usage: herald serve [--config FILE] [--host HOST] [--port PORT] [--db URL] [--log-level LEVEL]
@@ -24,47 +24,20 @@ const HELP = `usage: herald serve [--config FILE] [--host HOST] [--port PORT] [-
   --log-level LVL   ${LOG_LEVELS.join(', ')}
 `;
 
-/**
- * The outbox relay factory, when the outbox module is present. Loaded lazily so `serve`
- * works (store and API only) before the outbox exists.
- */
-async function loadOutbox(logger: Logger): Promise<OutboxFactory | undefined> {
-  try {
-    const mod = (await import('../outbox/index.js' as string)) as { createOutboxFactory?: () => OutboxFactory; outboxFactory?: OutboxFactory };
-    const factory = mod.outboxFactory ?? mod.createOutboxFactory?.();
-    if (factory === undefined) logger.warn('the outbox module exports no outboxFactory: events are stored but not relayed to sinks');
-    return factory;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && /outbox[/\\]index/.test((err as Error).message)) return undefined;
-    throw err;
-  }
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags('serve', argv, OPTIONS);
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
   }
-  const overrides: HeraldConfigInput = {};
   const host = values.host as string | undefined;
   const port = values.port as string | undefined;
-  if (host !== undefined || port !== undefined) {
-    overrides.server = { ...(host !== undefined && { host }), ...(port !== undefined && { port: parseIntFlag(port, '--port', 0, 65535) }) };
-  }
-  if (values.db !== undefined) {
-    const db = values.db as string;
-    if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(db)) {
-      throw new UsageError('--db must be sqlite:PATH or postgres://user@host/db', [{ path: '--db', message: 'must be sqlite:PATH or postgres://user@host/db' }]);
-    }
-    overrides.store = { url: db };
-  }
-  if (values['log-level'] !== undefined) overrides.logLevel = oneOf(values['log-level'] as string, LOG_LEVELS, '--log-level');
-  const config = loadConfig({ ...(values.config !== undefined && { file: values.config as string }), overrides });
+  const server = host !== undefined || port !== undefined
+    ? { server: { ...(host !== undefined && { host }), ...(port !== undefined && { port: parseIntFlag(port, '--port', 0, 65535) }) } }
+    : {};
+  const config = configFromFlags(values, server);
   const logger = createLogger({ level: config.logLevel });
-
-  const outbox = await loadOutbox(logger);
-  const service = await startService(config, { logger, ...(outbox !== undefined && { outbox }) });
+  const service = await startService(config, { logger, outbox: outboxFactory });
 
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -1,6 +1,77 @@
-/** `herald topics`: not built yet; see the issue tracker. */
-import { HeraldError } from '../errors.js';
+/**
+ * `herald topics`: lists the topics of a Kafka cluster with partitions, replication factor,
+ * min.insync.replicas, retention.ms and cleanup.policy (`--format table|json`, `--pattern`).
+ */
+import { loadConfig } from '../config/load.js';
+import { UsageError } from '../errors.js';
+import { describeTopics } from '../sinks/kafka/topics.js';
+import { resolveKafkaConnection } from '../sinks/kafka/client-options.js';
+import { oneOf, parseBrokers, parseDuration, parseFlags } from './args.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new HeraldError('INTERNAL', 'herald topics is not available in this version yet');
+/**
+ * The brokers a command talks to: `--brokers`, else bootstrap.servers of
+ * `--producer-properties`, else HERALD_KAFKA_BROKERS or the first kafka sink of `--config`.
+ * Returns undefined when none is known.
+ */
+export function cliBrokers(values: Record<string, unknown>, needed = true): string[] | undefined {
+  if (typeof values.brokers === 'string') return parseBrokers(values.brokers);
+  if (typeof values['producer-properties'] === 'string') {
+    const conn = resolveKafkaConnection({ producerProperties: values['producer-properties'] as string, brokers: undefined }, 'herald-cli');
+    return conn.brokers;
+  }
+  const cfg = loadConfig({ ...(typeof values.config === 'string' && { file: values.config }) });
+  const sink = cfg.sinks.find((s) => s.type === 'kafka' && s.brokers !== undefined);
+  if (sink?.brokers !== undefined) return [...sink.brokers];
+  if (needed) {
+    throw new UsageError('--brokers is required (HOST:PORT[,HOST:PORT...]), or set HERALD_KAFKA_BROKERS or a kafka sink in --config', [{ path: '--brokers', message: 'is required' }]);
+  }
+  return undefined;
+}
+
+/** Compiles a `--pattern` regular expression; a bad one is a usage error naming the flag. */
+export function parsePattern(value: string, flag = '--pattern'): RegExp {
+  try {
+    return new RegExp(value);
+  } catch (err) {
+    throw new UsageError(`${flag} is not a valid regular expression: ${(err as Error).message}`, [{ path: flag, message: 'must be a regular expression' }]);
+  }
+}
+
+const USAGE = `usage: herald topics --brokers HOST:PORT[,...] [--pattern REGEX] [--format table|json] [--timeout 10s] [--producer-properties FILE]`;
+
+/** Runs `herald topics`; returns the exit code (errors are thrown as HeraldErrors). */
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags('topics', argv, {
+    brokers: { type: 'string' },
+    pattern: { type: 'string' },
+    format: { type: 'string' },
+    timeout: { type: 'string' },
+    'producer-properties': { type: 'string' },
+  });
+  if (values.help === true) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const format = oneOf(typeof values.format === 'string' ? values.format : 'table', ['table', 'json'] as const, '--format');
+  const timeoutMs = typeof values.timeout === 'string' ? parseDuration(values.timeout, '--timeout') : 10_000;
+  const pattern = typeof values.pattern === 'string' ? parsePattern(values.pattern) : undefined;
+  const brokers = cliBrokers(values)!;
+  const conn = resolveKafkaConnection({
+    brokers,
+    timeoutMs,
+    ...(typeof values['producer-properties'] === 'string' && { producerProperties: values['producer-properties'] }),
+  }, 'herald-topics');
+  for (const w of conn.warnings) process.stderr.write(`herald topics: warning: ${w}\n`);
+  const topics = await describeTopics(conn, { ...(pattern !== undefined && { pattern }) });
+  if (format === 'json') {
+    process.stdout.write(JSON.stringify(topics, null, 2) + '\n');
+    return 0;
+  }
+  const rows = [
+    ['TOPIC', 'PARTITIONS', 'REPLICATION', 'MIN.ISR', 'RETENTION.MS', 'CLEANUP.POLICY'],
+    ...topics.map((t) => [t.name, String(t.partitions), String(t.replicationFactor), t.minInsyncReplicas ?? '-', t.retentionMs ?? '-', t.cleanupPolicy ?? '-']),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  process.stdout.write(rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n');
+  return 0;
 }

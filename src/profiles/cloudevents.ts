@@ -1,10 +1,192 @@
-/** The `cloudevents` profile (placeholder until its module lands). */
-import { HeraldError } from '../errors.js';
-import type { Profile } from './types.js';
+/**
+ * The `cloudevents` profile: canonical events as CloudEvents 1.0 over the Kafka protocol
+ * binding (binary mode by default, structured on request and always on NATS). Herald's
+ * extensions travel as the CloudEvents extension attributes severity, entitykind, entityid,
+ * partitionkey and message (lower-case, at most 20 characters, as the spec requires).
+ */
+import type { EventInput, HeraldEvent } from '../events/schema.js';
+import { normalize, partitionKey } from '../events/event.js';
+import { eventProblems } from '../events/validate.js';
+import type { DecodedMessage, EncodeContext, IncomingMessage, OutgoingMessage, Profile } from './types.js';
 
+/** The structured-mode media type, as the Kafka binding writes it. */
+export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=UTF-8';
+const JSON_CONTENT_TYPE = 'application/json';
+
+/** Attributes that map 1:1 between the canonical event and CloudEvents (besides entity). */
+const SIMPLE_ATTRIBUTES = ['id', 'source', 'specversion', 'type', 'time', 'subject', 'dataschema', 'severity', 'partitionkey', 'message'] as const;
+
+/** True for JSON media types (application/json, text/json, application/foo+json, with parameters). */
+export function isJsonContentType(ct: string | undefined): boolean {
+  if (ct === undefined) return true; // CloudEvents: absent datacontenttype means JSON
+  const base = ct.split(';')[0]!.trim().toLowerCase();
+  return base === 'application/json' || base === 'text/json' || base.endsWith('+json');
+}
+
+/** The event's data as bytes, per its datacontenttype; undefined when it has no data. */
+function dataBytes(event: HeraldEvent): Buffer | undefined {
+  if (event.data === undefined) return undefined;
+  if (typeof event.data === 'string' && !isJsonContentType(event.datacontenttype)) return Buffer.from(event.data, 'utf8');
+  return Buffer.from(JSON.stringify(event.data), 'utf8');
+}
+
+/** CloudEvents attributes of an event (everything except data), all as strings. */
+export function ceAttributes(event: HeraldEvent): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of SIMPLE_ATTRIBUTES) {
+    const v = event[name];
+    if (v !== undefined) out[name] = String(v);
+  }
+  if (event.entity !== undefined) {
+    out.entitykind = event.entity.kind;
+    out.entityid = event.entity.id;
+  }
+  return out;
+}
+
+/** The JSON event of structured mode. */
+export function toStructured(event: HeraldEvent): Record<string, unknown> {
+  const doc: Record<string, unknown> = ceAttributes(event);
+  if (event.data !== undefined) {
+    doc.datacontenttype = event.datacontenttype ?? JSON_CONTENT_TYPE;
+    // Canonical data is always JSON-representable (text included), so `data` fits; decoding
+    // also accepts `data_base64` from other producers.
+    doc.data = event.data;
+  } else if (event.datacontenttype !== undefined) {
+    doc.datacontenttype = event.datacontenttype;
+  }
+  return doc;
+}
+
+function encode(event: HeraldEvent, ctx: EncodeContext): OutgoingMessage[] {
+  const key = partitionKey(event);
+  const structured = ctx.transport === 'nats' || ctx.mode === 'structured';
+  const base = { eventId: event.id, topic: ctx.topic, ...(key !== undefined && { key }) };
+  if (structured) {
+    return [{ ...base, value: Buffer.from(JSON.stringify(toStructured(event)), 'utf8'), contentType: STRUCTURED_CONTENT_TYPE }];
+  }
+  const value = dataBytes(event) ?? null;
+  const contentType = event.datacontenttype ?? (value !== null ? JSON_CONTENT_TYPE : undefined);
+  return [{ ...base, value, ...(contentType !== undefined && { contentType }), ceAttributes: ceAttributes(event) }];
+}
+
+const lower = (headers: Record<string, string>): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v;
+  return out;
+};
+
+/** Builds a canonical event from CloudEvents attributes; undefined when they are not a valid event. */
+function eventFromAttributes(attrs: Record<string, unknown>, data: unknown, hasData: boolean, fallbackTime?: number): HeraldEvent | undefined {
+  const input: Record<string, unknown> = {};
+  for (const name of [...SIMPLE_ATTRIBUTES, 'datacontenttype'] as const) {
+    const v = attrs[name];
+    // `message` may be empty; every other attribute must have a value to count.
+    if (typeof v === 'string' && (v !== '' || name === 'message')) input[name] = v;
+  }
+  if (typeof attrs.entitykind === 'string' && typeof attrs.entityid === 'string') {
+    input.entity = { kind: attrs.entitykind, id: attrs.entityid };
+  }
+  if (hasData) input.data = data;
+  if (input.severity !== undefined && !['debug', 'info', 'warning', 'error', 'critical'].includes(input.severity as string)) {
+    // A foreign producer's severity we do not know: keep the event, drop the attribute.
+    delete input.severity;
+  }
+  if (input.time !== undefined && Number.isNaN(Date.parse(input.time as string))) delete input.time;
+  // `time` is optional in CloudEvents; the broker's timestamp is the best stand-in.
+  if (input.time === undefined && fallbackTime !== undefined) input.time = new Date(fallbackTime).toISOString();
+  if (input.id === undefined || input.time === undefined) return undefined;
+  if (eventProblems(input).length > 0) {
+    // Keep what a viewer needs even when an optional attribute is off-spec (e.g. an odd entity kind).
+    for (const k of ['entity', 'dataschema', 'partitionkey', 'subject', 'message']) {
+      delete input[k];
+      if (eventProblems(input).length === 0) break;
+    }
+    if (eventProblems(input).length > 0) return undefined;
+  }
+  return normalize(input as EventInput);
+}
+
+function decodeValueData(value: Buffer | null, contentType: string | undefined): { data: unknown; hasData: boolean } {
+  if (value === null || value.length === 0) return { data: undefined, hasData: false };
+  const text = value.toString('utf8');
+  if (isJsonContentType(contentType)) {
+    try {
+      return { data: JSON.parse(text), hasData: true };
+    } catch {
+      return { data: text, hasData: true };
+    }
+  }
+  return { data: text, hasData: true };
+}
+
+function decode(msg: IncomingMessage): DecodedMessage | undefined {
+  const headers = lower(msg.headers);
+  if (headers.ce_specversion !== undefined) {
+    const attrs: Record<string, string> = {};
+    for (const [k, v] of Object.entries(headers)) if (k.startsWith('ce_')) attrs[k.slice(3)] = v;
+    const contentType = headers['content-type'];
+    if (contentType !== undefined) attrs.datacontenttype = contentType;
+    const { data, hasData } = decodeValueData(msg.value, contentType);
+    const event = eventFromAttributes(attrs, data, hasData, msg.timestamp);
+    if (event === undefined) return undefined;
+    return { profile: 'cloudevents', format: 'binary', event, document: { ...attrs, ...(hasData && { data }) } };
+  }
+  if (msg.value === null) return undefined;
+  const ct = headers['content-type']?.toLowerCase();
+  const looksStructured = ct?.startsWith('application/cloudevents+json') ?? false;
+  if (!looksStructured && msg.value[0] !== 0x7b /* { */) return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(msg.value.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
+  const d = doc as Record<string, unknown>;
+  if (!looksStructured && d.specversion !== '1.0') return undefined;
+  let data: unknown;
+  let hasData = false;
+  if (d.data !== undefined) {
+    data = d.data;
+    hasData = true;
+  } else if (typeof d.data_base64 === 'string') {
+    const bytes = Buffer.from(d.data_base64, 'base64');
+    data = isJsonContentType(d.datacontenttype as string | undefined) ? tryJson(bytes) : bytes.toString('utf8');
+    hasData = true;
+  }
+  const event = eventFromAttributes(d, data, hasData, msg.timestamp);
+  if (event === undefined) return undefined;
+  return { profile: 'cloudevents', format: 'structured', event, document: doc };
+}
+
+function tryJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return bytes.toString('utf8');
+  }
+}
+
+/** A short, single-line rendering of data for summaries. */
+export function shortData(data: unknown, max = 120): string {
+  if (data === undefined) return '';
+  const s = typeof data === 'string' ? data : JSON.stringify(data);
+  const one = s.replace(/\s+/g, ' ');
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}
+
+/** `[type] subject-or-entity: message-or-short-data` */
+export function summarizeEvent(event: HeraldEvent): string {
+  const who = event.subject ?? (event.entity ? `${event.entity.kind}:${event.entity.id}` : event.source);
+  const what = event.message ?? shortData(event.data);
+  return what === '' ? `[${event.type}] ${who}` : `[${event.type}] ${who}: ${what}`;
+}
+
+/** The cloudevents profile of the registry. */
 export const cloudeventsProfile: Profile = {
   name: 'cloudevents',
-  encode() {
-    throw new HeraldError('INTERNAL', 'the cloudevents profile is not available yet');
-  },
+  encode,
+  decode,
+  summary: (decoded) => summarizeEvent(decoded.event),
 };

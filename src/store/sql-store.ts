@@ -159,25 +159,33 @@ export class SqlEventStore implements EventStore {
     }
     inserted.sort((a, b) => a.seq - b.seq);
 
-    const sinks = options.sinks;
-    if (sinks !== undefined) {
-      const outbox = inserted.flatMap(({ seq, event }) => {
-        const names = typeof sinks === 'function' ? sinks(event) : sinks;
-        return names.map((sink) => ({
-          sink,
-          event_seq: seq,
-          event_id: event.id,
-          partition_key: partitionKey(event) ?? null,
-          status: 'pending',
-          attempts: 0,
-          next_attempt_ms: now,
-          created_ms: now,
-        }));
-      });
-      const perOutbox = Math.min(MAX_ROWS_PER_INSERT, Math.floor(this.abilities.maxParameters / OUTBOX_COLUMNS));
-      for (const chunk of chunks(outbox, perOutbox)) await trx.insertInto('herald_outbox').values(chunk).execute();
-    }
+    if (options.sinks !== undefined) await this.insertOutbox(trx, inserted, options.sinks, now);
     return inserted.map((i) => i.event);
+  }
+
+  /** One pending outbox row per stored event and sink (the sinks may be chosen per event). */
+  private async insertOutbox(trx: Db, stored: ReadonlyArray<{ seq: number; event: HeraldEvent }>, sinks: NonNullable<AppendOptions['sinks']>, now: number): Promise<number> {
+    const outbox = stored.flatMap(({ seq, event }) => {
+      const names = typeof sinks === 'function' ? sinks(event) : sinks;
+      return names.map((sink) => ({
+        sink,
+        event_seq: seq,
+        event_id: event.id,
+        partition_key: partitionKey(event) ?? null,
+        status: 'pending',
+        attempts: 0,
+        next_attempt_ms: now,
+        created_ms: now,
+      }));
+    });
+    const perOutbox = Math.min(MAX_ROWS_PER_INSERT, Math.floor(this.abilities.maxParameters / OUTBOX_COLUMNS));
+    for (const chunk of chunks(outbox, perOutbox)) await trx.insertInto('herald_outbox').values(chunk).execute();
+    return outbox.length;
+  }
+
+  async enqueue(stored: ReadonlyArray<{ seq: number; event: HeraldEvent }>, sinks: NonNullable<AppendOptions['sinks']>): Promise<number> {
+    if (stored.length === 0) return 0;
+    return this.run('enqueue', () => this.db.transaction().execute((trx) => this.insertOutbox(trx, stored, sinks, this.clock().getTime())));
   }
 
   async get(id: string): Promise<HeraldEvent | undefined> {

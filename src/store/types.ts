@@ -70,6 +70,11 @@ export interface EventStore {
   migrate(): Promise<void>;
   /** Stores events atomically (all or none); duplicate ids are ignored (idempotent retries). */
   append(events: readonly HeraldEvent[], options?: AppendOptions): Promise<{ inserted: number }>;
+  /**
+   * Queues already stored events (from tail()) for delivery to sinks again: one pending
+   * outbox row per event and sink (replay). Returns the rows written.
+   */
+  enqueue(stored: ReadonlyArray<{ seq: number; event: HeraldEvent }>, sinks: NonNullable<AppendOptions['sinks']>): Promise<number>;
   get(id: string): Promise<HeraldEvent | undefined>;
   query(q: EventQuery): Promise<EventPage>;
   /**

@@ -1,0 +1,306 @@
+/**
+ * One relay per sink: claims pending outbox entries (in its key-hash slots), encodes them
+ * with the sink's profile, publishes, and deletes them only after the broker acknowledged.
+ * Each relay is its own loop, so a failing sink never holds up another; every publish is
+ * bounded by a timeout, so a hung broker never holds up the relay's shutdown either.
+ */
+import { HeraldError } from '../errors.js';
+import type { SinkConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { EncodeContext, OutgoingMessage, Profile } from '../profiles/types.js';
+import type { PublishOutcome, Sink, SinkStatus } from '../sinks/types.js';
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { FailureLog } from './failure-log.js';
+import { SlotLeases } from './leases.js';
+import type { OutboxMetrics } from './metrics.js';
+import { decideRound, encodeBatch, wholeBatchFailed, type OutboxEntry } from './plan.js';
+import { addStats, fetchBatch, nextDueMs, pendingCount, writeRound, type OutboxDb } from './sql.js';
+
+export interface RelayOptions {
+  db: OutboxDb;
+  dialect: 'sqlite' | 'postgres';
+  config: Readonly<SinkConfig>;
+  sink: Sink;
+  profile: Profile;
+  logger: Logger;
+  metrics: OutboxMetrics;
+  /** This process's relay id (for slot leases). */
+  member: string;
+  /** Entries per round (default config.batchSize, else 500). */
+  batchSize?: number;
+  /** Bound of one connect/publish (default config.timeoutMs, else 15 s). */
+  publishTimeoutMs?: number;
+  /** Sleep when there is nothing to do (default 100 ms). */
+  idleMs?: number;
+  /** Slots per sink (default 32 on PostgreSQL, 1 on SQLite). */
+  slotCount?: number;
+  /** Interval between lease refreshes (default 2 s). */
+  leaseRefreshMs?: number;
+  backoff?: BackoffOptions;
+  /** Interval of "still failing" summaries (default 30 s). */
+  summaryEveryMs?: number;
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** A sleep that close() or notify() can cut short. */
+class Waker {
+  private wake: (() => void) | undefined;
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        if (self.wake === done) self.wake = undefined;
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+  poke(): void {
+    this.wake?.();
+  }
+}
+
+export class SinkRelay {
+  readonly name: string;
+  private readonly o: RelayOptions;
+  private readonly failures: FailureLog;
+  private readonly leases: SlotLeases;
+  private readonly waker = new Waker();
+  private readonly ctx: EncodeContext;
+  private readonly batchSize: number;
+  private readonly timeoutMs: number;
+  private readonly idleMs: number;
+  private readonly slotCount: number;
+  private readonly leaseRefreshMs: number;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private started = false;
+  private lastLeaseRefresh = 0;
+  private sinkFailures = 0;
+  /**
+   * The current batch limit. After a whole-batch failure it halves the failed batch: a batch
+   * that keeps failing may hold one message the client cannot classify inside a batch (e.g.
+   * one too large), and halving isolates it so it is parked alone. Each successful round
+   * doubles the limit again, up to the configured batch size.
+   */
+  private limit: number;
+  private lastOk = false;
+  private lastError: { message: string; at: number } | undefined;
+  /** Entries whose last attempt failed as part of a whole batch (not recorded per row). */
+  private readonly failedBefore = new Set<number>();
+
+  constructor(options: RelayOptions) {
+    this.o = options;
+    this.name = options.config.name;
+    this.batchSize = options.batchSize ?? options.config.batchSize ?? 500;
+    this.limit = this.batchSize;
+    this.timeoutMs = options.publishTimeoutMs ?? options.config.timeoutMs ?? 15_000;
+    this.idleMs = options.idleMs ?? 100;
+    this.slotCount = options.slotCount ?? (options.dialect === 'postgres' ? 32 : 1);
+    this.leaseRefreshMs = options.leaseRefreshMs ?? 2000;
+    this.failures = new FailureLog(this.name, options.logger, options.summaryEveryMs !== undefined ? { summaryEveryMs: options.summaryEveryMs } : {});
+    // A lease outlives two publishes plus slack, so it never lapses under a publish in flight.
+    this.leases = new SlotLeases(options.db, { sink: this.name, member: options.member, slotCount: this.slotCount, leaseMs: Math.max(10_000, 2 * this.timeoutMs + 5000) });
+    this.ctx = {
+      transport: options.sink.type,
+      topic: options.config.topic ?? 'herald.events',
+      ...(options.config.mode !== undefined && { mode: options.config.mode }),
+      ...(options.config.profileOptions !== undefined && { options: options.config.profileOptions }),
+    };
+  }
+
+  /** Starts the loop (idempotent). */
+  start(): void {
+    if (this.loop !== undefined) return;
+    this.loop = this.run();
+  }
+
+  /** New entries may be waiting: end an idle sleep early. */
+  notify(): void {
+    this.waker.poke();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      let worked = false;
+      try {
+        worked = await this.round();
+      } catch (err) {
+        await this.failed(err);
+        if (this.stopping) break;
+        this.sinkFailures += 1;
+        await this.waker.sleep(backoffDelay(this.sinkFailures, this.o.backoff));
+        continue;
+      }
+      if (!worked && !this.stopping) await this.waker.sleep(await this.idleDelay());
+    }
+  }
+
+  /** Idle sleep: the poll interval, shorter when a retry becomes due sooner. */
+  private async idleDelay(): Promise<number> {
+    try {
+      const now = Date.now();
+      const due = await nextDueMs(this.o.db, this.name, now);
+      return due === undefined ? this.idleMs : Math.max(5, Math.min(this.idleMs, due - now));
+    } catch {
+      return this.idleMs;
+    }
+  }
+
+  private async failed(err: unknown): Promise<void> {
+    const message = messageOf(err);
+    this.lastOk = false;
+    this.lastError = { message, at: Date.now() };
+    await this.failures.failure(message, () => pendingCount(this.o.db, this.name));
+  }
+
+  private succeeded(): void {
+    this.lastOk = true;
+    this.sinkFailures = 0;
+    this.failures.success();
+  }
+
+  /** Runs `fn` with an AbortSignal that fires after the publish timeout; also races it, in case a client ignores the signal. */
+  private async bounded<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const ac = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new HeraldError('TIMEOUT', `sink ${this.name}: ${what} did not finish within ${this.timeoutMs} ms`);
+        ac.abort(err);
+        // Grace for a client that honours the signal to reject with its own (better) error.
+        setTimeout(() => reject(err), 1000).unref();
+      }, this.timeoutMs);
+    });
+    try {
+      return await Promise.race([fn(ac.signal), timeout]);
+    } catch (err) {
+      // Our own deadline fired: say so, rather than the client's generic "aborted".
+      if (ac.signal.aborted && ac.signal.reason instanceof HeraldError) throw ac.signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async publish(messages: readonly OutgoingMessage[]): Promise<PublishOutcome[]> {
+    if (messages.length === 0) return [];
+    const t0 = process.hrtime.bigint();
+    const outcomes = await this.bounded(`publishing ${messages.length} messages`, (signal) => this.o.sink.publish(messages, signal));
+    this.o.metrics.publishSeconds.observe({ sink: this.name }, Number(process.hrtime.bigint() - t0) / 1e9);
+    return outcomes;
+  }
+
+  /** One round; true when it did work (so the loop goes on without sleeping). */
+  private async round(): Promise<boolean> {
+    const now = Date.now();
+    if (now - this.lastLeaseRefresh >= this.leaseRefreshMs || !this.leases.validFor(this.timeoutMs + 2000)) {
+      await this.leases.refresh();
+      this.lastLeaseRefresh = now;
+    }
+    if (this.leases.slots.length === 0) return false;
+
+    if (!this.started) {
+      // Eager first connect: a wrong address shows up in GET /v2/sinks at once, and the
+      // Kafka sink creates or verifies its topics here.
+      if (!this.o.sink.connected) await this.bounded('connecting', (signal) => this.o.sink.connect(signal));
+      const startMessages = this.o.profile.onStart?.(this.ctx) ?? [];
+      if (startMessages.length > 0) {
+        const outcomes = await this.publish(startMessages);
+        const bad = outcomes.find((x): x is Extract<PublishOutcome, { ok: false }> => !x.ok);
+        if (bad !== undefined && !bad.permanent) throw bad.error;
+        if (bad !== undefined) this.o.logger.error({ sink: this.name, err: bad.error.message }, `sink ${this.name}: the broker rejected the start-up message of the ${this.o.profile.name} profile: ${bad.error.message}`);
+      }
+      this.started = true;
+      this.succeeded();
+    }
+
+    const entries = await fetchBatch(this.o.db, {
+      sink: this.name,
+      now,
+      limit: this.limit,
+      slotCount: this.slotCount,
+      ...(this.slotCount > 1 && { slots: this.leases.slots }),
+    });
+    if (entries.length === 0) return false;
+    if (!this.leases.validFor(this.timeoutMs + 2000)) return true; // refresh first, next round
+
+    const batch = encodeBatch(entries, this.o.profile, this.ctx);
+    const retried = entries.filter((e) => e.attempts > 0 || this.failedBefore.has(e.seq)).length;
+    if (!this.o.sink.connected) await this.bounded('connecting', (signal) => this.o.sink.connect(signal)).catch((err: unknown) => this.wholeBatch(entries, err));
+    let outcomes: PublishOutcome[];
+    try {
+      outcomes = await this.publish(batch.messages);
+    } catch (err) {
+      return this.wholeBatch(entries, err);
+    }
+    if (wholeBatchFailed(outcomes)) {
+      const first = outcomes.find((x): x is Extract<PublishOutcome, { ok: false }> => !x.ok)!;
+      return this.wholeBatch(entries, first.error);
+    }
+
+    const result = decideRound(entries, batch, outcomes);
+    const t = Date.now();
+    const lastError = result.parked[0]?.error ?? result.retry[0]?.error;
+    await writeRound(this.o.db, {
+      sink: this.name,
+      now: t,
+      delivered: result.delivered.map((e) => e.seq),
+      parked: result.parked.map((p) => ({ seq: p.entry.seq, error: p.error })),
+      retry: result.retry.map((r) => ({ seq: r.entry.seq, error: r.error, nextAttemptMs: t + backoffDelay(r.entry.attempts + 1, this.o.backoff) })),
+      failed: result.parked.length + result.retry.length,
+      retries: retried,
+      ...(lastError !== undefined && { lastError }),
+    });
+    for (const e of entries) this.failedBefore.delete(e.seq);
+    const m = this.o.metrics;
+    m.delivered.inc({ sink: this.name }, result.delivered.length);
+    if (retried > 0) m.retries.inc({ sink: this.name }, retried);
+    if (result.parked.length + result.retry.length > 0) m.failed.inc({ sink: this.name }, result.parked.length + result.retry.length);
+    if (result.parked.length > 0) {
+      m.parked.inc({ sink: this.name }, result.parked.length);
+      for (const p of result.parked.slice(0, 5)) {
+        this.o.logger.error({ sink: this.name, eventId: p.entry.eventId, err: p.error }, `sink ${this.name}: parked event ${p.entry.eventId} (rejected permanently): ${p.error}`);
+      }
+      if (result.parked.length > 5) this.o.logger.error({ sink: this.name }, `sink ${this.name}: parked ${result.parked.length - 5} more events; see GET /v2/sinks`);
+    }
+    if (result.retry.length > 0) {
+      await this.failed(new Error(result.retry[0]!.error));
+    } else {
+      this.succeeded();
+    }
+    this.limit = Math.min(this.batchSize, this.limit * 2);
+    return true;
+  }
+
+  /** The whole batch failed for a transient reason: nothing changes in the outbox; back off. */
+  private async wholeBatch(entries: readonly OutboxEntry[], err: unknown): Promise<never> {
+    for (const e of entries) this.failedBefore.add(e.seq);
+    this.limit = Math.max(1, Math.floor(entries.length / 2));
+    this.o.metrics.failed.inc({ sink: this.name }, entries.length);
+    const message = messageOf(err);
+    await addStats(this.o.db, { sink: this.name, now: Date.now(), failed: entries.length, lastError: message }).catch(() => undefined);
+    throw err instanceof Error ? err : new Error(message);
+  }
+
+  /** Live state of this relay, merged by the outbox with the stored counters. */
+  liveStatus(): Pick<SinkStatus, 'connected'> & { lastError?: { message: string; at: number }; failing: boolean } {
+    return {
+      connected: this.o.sink.connected && this.lastOk && !this.failures.failing,
+      failing: this.failures.failing,
+      ...(this.lastError !== undefined && { lastError: this.lastError }),
+    };
+  }
+
+  /** Stops after the current round, gives the slots back, closes the sink. */
+  async close(): Promise<void> {
+    this.stopping = true;
+    this.waker.poke();
+    await this.loop;
+    await this.leases.release().catch((err: unknown) => this.o.logger.debug({ sink: this.name, err: messageOf(err) }, 'could not release outbox leases'));
+    await this.o.sink.close().catch((err: unknown) => this.o.logger.debug({ sink: this.name, err: messageOf(err) }, 'closing sink failed'));
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * The relay's SQL, the same on SQLite and PostgreSQL except the key-hash slot expression
+ * (PostgreSQL only: SQLite has one process, which owns the single slot).
+ */
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { HeraldEvent } from '../events/schema.js';
+import type { Database } from '../store/schema.js';
+import type { OutboxEntry } from './plan.js';
+
+/** The store's tables plus the outbox's lease tables. */
+export interface OutboxDatabase extends Database {
+  herald_outbox_leases: { sink: string; slot: number; owner: string; until_ms: number };
+  herald_outbox_members: { sink: string; member: string; until_ms: number };
+}
+
+export type OutboxDb = Kysely<OutboxDatabase>;
+
+/**
+ * The slot of an outbox row on PostgreSQL: a hash of the ordering key (the event id when the
+ * entry has none, which spreads unordered entries over all slots). All entries of one key land
+ * in one slot, so only one replica ever sends that key.
+ */
+export function slotExpression(slotCount: number): RawBuilder<number> {
+  return sql<number>`mod(abs(hashtext(coalesce(o.partition_key, o.event_id))::bigint), ${sql.lit(slotCount)})`;
+}
+
+export interface FetchOptions {
+  sink: string;
+  now: number;
+  limit: number;
+  /** Slots this relay owns; undefined = all (single-slot mode). */
+  slots?: readonly number[];
+  slotCount: number;
+}
+
+interface FetchRow {
+  seq: number | string;
+  event_id: string;
+  partition_key: string | null;
+  attempts: number;
+  created_ms: number | string;
+  doc: string | null;
+}
+
+/**
+ * The next entries to send, in seq order: pending, due, in our slots, and not behind an
+ * earlier entry of the same key that is waiting for its retry (that is what keeps per-key
+ * order while retrying). Parked entries do not block anything.
+ */
+export async function fetchBatch(db: OutboxDb, o: FetchOptions): Promise<OutboxEntry[]> {
+  const slotFilter = o.slots === undefined
+    ? sql``
+    : o.slots.length === 0
+      ? sql`and 1 = 0`
+      : sql`and ${slotExpression(o.slotCount)} in (${sql.join(o.slots.map((s) => sql.lit(s)))})`;
+  const result = await sql<FetchRow>`
+    select o.seq, o.event_id, o.partition_key, o.attempts, o.created_ms, e.doc
+    from herald_outbox o
+    left join herald_events e on e.seq = o.event_seq
+    where o.sink = ${o.sink} and o.status = 'pending' and o.next_attempt_ms <= ${o.now}
+      ${slotFilter}
+      and not exists (
+        select 1 from herald_outbox b
+        where b.sink = o.sink and b.partition_key = o.partition_key and b.status = 'pending'
+          and b.seq < o.seq and b.next_attempt_ms > ${o.now}
+      )
+    order by o.seq
+    limit ${o.limit}`.execute(db);
+  return result.rows.map((r) => ({
+    seq: Number(r.seq),
+    eventId: r.event_id,
+    key: r.partition_key,
+    attempts: Number(r.attempts),
+    createdMs: Number(r.created_ms),
+    event: r.doc === null ? undefined : (JSON.parse(r.doc) as HeraldEvent),
+  }));
+}
+
+/** The earliest time an entry in our slots becomes due again (undefined when none waits). */
+export async function nextDueMs(db: OutboxDb, sink: string, now: number): Promise<number | undefined> {
+  const row = await db.selectFrom('herald_outbox').select((eb) => eb.fn.min('next_attempt_ms').as('t'))
+    .where('sink', '=', sink).where('status', '=', 'pending').where('next_attempt_ms', '>', now)
+    .executeTakeFirst();
+  return row?.t === null || row?.t === undefined ? undefined : Number(row.t);
+}
+
+export interface RoundWrite {
+  sink: string;
+  now: number;
+  delivered: number[];
+  parked: Array<{ seq: number; error: string }>;
+  retry: Array<{ seq: number; error: string; nextAttemptMs: number }>;
+  /** Failed attempts to add to the stats (entries whose attempt failed, transient or permanent). */
+  failed: number;
+  /** Entries re-sent after an earlier failure. */
+  retries: number;
+  lastError?: string;
+}
+
+/** Writes a round's outcome in one transaction: delete delivered, park, reschedule, count. */
+export async function writeRound(db: OutboxDb, w: RoundWrite): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    for (let i = 0; i < w.delivered.length; i += 1000) {
+      await trx.deleteFrom('herald_outbox').where('seq', 'in', w.delivered.slice(i, i + 1000) as never).execute();
+    }
+    for (const p of w.parked) {
+      await trx.updateTable('herald_outbox')
+        .set((eb) => ({ status: 'parked', last_error: p.error.slice(0, 2000), attempts: eb('attempts', '+', 1) }))
+        .where('seq', '=', p.seq as never).execute();
+    }
+    for (const r of w.retry) {
+      await trx.updateTable('herald_outbox')
+        .set((eb) => ({ last_error: r.error.slice(0, 2000), attempts: eb('attempts', '+', 1), next_attempt_ms: r.nextAttemptMs }))
+        .where('seq', '=', r.seq as never).execute();
+    }
+    await addStats(trx, w);
+  });
+}
+
+/** Adds to the sink's counters (creating its row on first use). */
+export async function addStats(
+  db: Kysely<OutboxDatabase>,
+  s: { sink: string; now: number; delivered?: number[] | number; failed?: number; retries?: number; lastError?: string },
+): Promise<void> {
+  const delivered = Array.isArray(s.delivered) ? s.delivered.length : (s.delivered ?? 0);
+  const failed = s.failed ?? 0;
+  const retries = s.retries ?? 0;
+  if (delivered === 0 && failed === 0 && retries === 0 && s.lastError === undefined) return;
+  const row = {
+    sink: s.sink,
+    delivered,
+    failed,
+    retries,
+    last_error: s.lastError?.slice(0, 2000) ?? null,
+    last_error_ms: s.lastError !== undefined ? s.now : null,
+    last_delivered_ms: delivered > 0 ? s.now : null,
+  };
+  await db.insertInto('herald_sink_stats').values(row).onConflict((oc) => oc.column('sink').doUpdateSet({
+    delivered: sql`herald_sink_stats.delivered + excluded.delivered`,
+    failed: sql`herald_sink_stats.failed + excluded.failed`,
+    retries: sql`herald_sink_stats.retries + excluded.retries`,
+    last_error: sql`coalesce(excluded.last_error, herald_sink_stats.last_error)`,
+    last_error_ms: sql`coalesce(excluded.last_error_ms, herald_sink_stats.last_error_ms)`,
+    last_delivered_ms: sql`coalesce(excluded.last_delivered_ms, herald_sink_stats.last_delivered_ms)`,
+  })).execute();
+}
+
+/** Per-sink backlog and counters, for GET /v2/sinks and the metrics. */
+export interface SinkCounts {
+  pending: number;
+  parked: number;
+  oldestPendingMs: number | null;
+  delivered: number;
+  failed: number;
+  retries: number;
+  lastError: string | null;
+  lastErrorMs: number | null;
+}
+
+/** Counts for every sink that has outbox entries or stats. */
+export async function sinkCounts(db: OutboxDb): Promise<Map<string, SinkCounts>> {
+  const out = new Map<string, SinkCounts>();
+  const get = (sink: string): SinkCounts => {
+    let c = out.get(sink);
+    if (c === undefined) {
+      c = { pending: 0, parked: 0, oldestPendingMs: null, delivered: 0, failed: 0, retries: 0, lastError: null, lastErrorMs: null };
+      out.set(sink, c);
+    }
+    return c;
+  };
+  const backlog = await db.selectFrom('herald_outbox')
+    .select(['sink', 'status', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min('created_ms').as('oldest')])
+    .groupBy(['sink', 'status']).execute();
+  for (const r of backlog) {
+    const c = get(r.sink);
+    if (r.status === 'pending') {
+      c.pending = Number(r.n);
+      c.oldestPendingMs = r.oldest === null ? null : Number(r.oldest);
+    } else if (r.status === 'parked') {
+      c.parked = Number(r.n);
+    }
+  }
+  const stats = await db.selectFrom('herald_sink_stats').selectAll().execute();
+  for (const s of stats) {
+    const c = get(s.sink);
+    c.delivered = Number(s.delivered);
+    c.failed = Number(s.failed);
+    c.retries = Number(s.retries);
+    c.lastError = s.last_error;
+    c.lastErrorMs = s.last_error_ms === null ? null : Number(s.last_error_ms);
+  }
+  return out;
+}
+
+/** Pending entries of one sink. */
+export async function pendingCount(db: OutboxDb, sink: string): Promise<number> {
+  const row = await db.selectFrom('herald_outbox').select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('sink', '=', sink).where('status', '=', 'pending').executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** A parked entry as operators see it. */
+export interface ParkedEntry {
+  sink: string;
+  eventId: string;
+  error: string | null;
+  attempts: number;
+  createdAt: string;
+}
+
+/** Parked entries of a sink, oldest first. */
+export async function listParked(db: OutboxDb, sink: string, limit: number): Promise<ParkedEntry[]> {
+  const rows = await db.selectFrom('herald_outbox').select(['sink', 'event_id', 'last_error', 'attempts', 'created_ms'])
+    .where('sink', '=', sink).where('status', '=', 'parked').orderBy('seq').limit(limit).execute();
+  return rows.map((r) => ({ sink: r.sink, eventId: r.event_id, error: r.last_error, attempts: Number(r.attempts), createdAt: new Date(Number(r.created_ms)).toISOString() }));
+}
+
+/** Puts a sink's parked entries back in the queue (e.g. after raising the broker's size limit); returns how many. */
+export async function requeueParked(db: OutboxDb, sink: string, now: number): Promise<number> {
+  const r = await db.updateTable('herald_outbox').set({ status: 'pending', next_attempt_ms: now })
+    .where('sink', '=', sink).where('status', '=', 'parked').executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}

@@ -1,0 +1,90 @@
+/**
+ * The decode chain of `herald view`, `tally` and `bridge`: every profile gets a chance to
+ * recognise a message (the preferred one first), then plain JSON, else a DECODE error. One
+ * profile's decoder throwing never stops the chain: foreign bytes are expected here.
+ */
+import { HeraldError } from '../errors.js';
+import { normalize } from '../events/event.js';
+import type { EventInput, Severity } from '../events/schema.js';
+import { SEVERITIES } from '../events/schema.js';
+import { PROFILES } from './index.js';
+import type { DecodedMessage, IncomingMessage, Profile, ProfileName } from './types.js';
+
+/**
+ * Order of the chain without a preference: the most specific recognisers first. Choria comes
+ * before cloudevents because its default form is a CloudEvent (source io.choria.*) that
+ * should be shown and counted as a Choria lifecycle event.
+ */
+const DEFAULT_ORDER: readonly ProfileName[] = ['aliecs', 'choria', 'cloudevents', 'cloudstack', 'assisted'];
+
+function tryProfile(profile: Profile | undefined, msg: IncomingMessage): DecodedMessage | undefined {
+  if (profile?.decode === undefined) return undefined;
+  try {
+    return profile.decode(msg);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Decodes one message. `preferred` is tried first (e.g. `--profile aliecs`); then the other
+ * profiles; then any JSON object (profile `json`). Throws HeraldError DECODE otherwise.
+ */
+export function decodeMessage(msg: IncomingMessage, preferred?: ProfileName): DecodedMessage {
+  const order = preferred === undefined ? DEFAULT_ORDER : [preferred, ...DEFAULT_ORDER.filter((p) => p !== preferred)];
+  for (const name of order) {
+    const decoded = tryProfile(PROFILES[name], msg);
+    if (decoded !== undefined) return decoded;
+  }
+  const json = decodePlainJson(msg);
+  if (json !== undefined) return json;
+  const size = msg.value === null ? 'no value' : `${msg.value.length} bytes`;
+  throw new HeraldError('DECODE', `message at ${msg.topic}${msg.partition !== undefined ? `[${msg.partition}]` : ''}${msg.offset !== undefined ? `@${msg.offset}` : ''} (${size}) is not in any known format (cloudevents, aliecs, choria, cloudstack, assisted, JSON)`);
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' && !/\s/.test(v) ? v : undefined);
+
+/** Any JSON object, shown as an event with a best-effort type. */
+export function decodePlainJson(msg: IncomingMessage): DecodedMessage | undefined {
+  if (msg.value === null || msg.value.length === 0) return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(msg.value.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
+  const d = doc as Record<string, unknown>;
+  const type = str(d.type) ?? str(d.event_type) ?? str(d.eventType) ?? str(d.name) ?? str(d.Name) ?? str(d.kind) ?? 'json';
+  const rawTime = [d.time, d.timestamp, d.event_time, d.eventTime].find((t) => (typeof t === 'string' && !Number.isNaN(Date.parse(t))) || typeof t === 'number');
+  const time = rawTime === undefined
+    ? new Date(msg.timestamp ?? Date.now()).toISOString()
+    : new Date(typeof rawTime === 'number' ? (rawTime < 1e12 ? rawTime * 1000 : rawTime) : (rawTime as string)).toISOString();
+  const severity = typeof d.severity === 'string' && (SEVERITIES as readonly string[]).includes(d.severity.toLowerCase()) ? (d.severity.toLowerCase() as Severity) : undefined;
+  const subject = typeof d.subject === 'string' && d.subject !== '' ? d.subject.slice(0, 1024) : undefined;
+  const message = typeof d.message === 'string' ? d.message.slice(0, 4096) : undefined;
+  const input: EventInput = {
+    source: str(d.source) ?? `kafka:${msg.topic}`,
+    type: type.slice(0, 255),
+    time: Number.isNaN(Date.parse(time)) ? new Date().toISOString() : time,
+    ...(severity !== undefined && { severity }),
+    ...(subject !== undefined && { subject }),
+    ...(message !== undefined && { message }),
+    ...(typeof d.id === 'string' && d.id !== '' && { id: d.id.slice(0, 255) }),
+    data: doc,
+  };
+  return { profile: 'json', format: 'json', event: normalize(input), document: doc };
+}
+
+/** One readable line for a decoded message, from its profile's summary when it has one. */
+export function summarizeDecoded(decoded: DecodedMessage): string {
+  const profile = (PROFILES as Record<string, Profile>)[decoded.profile];
+  if (profile?.summary !== undefined) {
+    try {
+      return profile.summary(decoded);
+    } catch {
+      // fall through to the generic form
+    }
+  }
+  return PROFILES.cloudevents.summary!(decoded);
+}

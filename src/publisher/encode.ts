@@ -1,0 +1,25 @@
+/** Encoding an event for one configured sink: its profile, topic, mode and transport. */
+import type { SinkConfig } from '../config/schema.js';
+import type { HeraldEvent } from '../events/schema.js';
+import { getProfile } from '../profiles/index.js';
+import type { EncodeContext, OutgoingMessage } from '../profiles/types.js';
+
+/** Default topic when a sink names none (CloudStack's own default is `cloudstack`). */
+export const DEFAULT_TOPIC = 'herald.events';
+
+/** The encode context of a sink. `fallbackTopic` is e.g. the `topic` of its producer properties. */
+export function encodeContext(config: Readonly<SinkConfig>, fallbackTopic?: string): EncodeContext {
+  const profile = config.profile ?? 'cloudevents';
+  const topic = config.topic ?? fallbackTopic ?? (profile === 'cloudstack' ? 'cloudstack' : DEFAULT_TOPIC);
+  return {
+    transport: config.type,
+    topic,
+    ...(config.mode !== undefined && { mode: config.mode }),
+    ...(config.profileOptions !== undefined && { options: config.profileOptions }),
+  };
+}
+
+/** The messages one event becomes on one sink (zero when its profile does not carry the event). */
+export function encodeForSink(config: Readonly<SinkConfig>, event: HeraldEvent, fallbackTopic?: string): OutgoingMessage[] {
+  return getProfile(config.profile ?? 'cloudevents', `sinks.${config.name}.profile`).encode(event, encodeContext(config, fallbackTopic));
+}

@@ -1,0 +1,223 @@
+/**
+ * The Kafka sink: publishes encoded messages with acks=all through the idempotent producer
+ * (one request in flight per connection, so records of one key keep their order even when
+ * the client retries). Connects lazily; every operation is bounded by `timeoutMs`, after
+ * which the producer is dropped and rebuilt on the next call, so nothing ever hangs.
+ */
+import { Producer, ProduceAcks, compatibilityPartitioner, compressionsAlgorithms, type MessageToProduce } from '@platformatic/kafka';
+import { ConfigError, HeraldError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { silentLogger } from '../../log.js';
+import type { OutgoingMessage } from '../../profiles/types.js';
+import type { PublishOutcome, Sink } from '../types.js';
+import { baseClientOptions, resolveKafkaConnection, type KafkaConnection, type KafkaConnectionInput } from './client-options.js';
+import { isPermanentKafkaError, isValidTopicName, toHeraldError, withTimeout } from './errors.js';
+import { ensureTopics, type TopicSpec } from './topics.js';
+
+/** Options of a KafkaSink (createSink builds them from a sink config). */
+export interface KafkaSinkOptions extends KafkaConnectionInput {
+  name: string;
+  /** Topics to create or verify on first connect (from the sink's `topics` settings). */
+  topics?: TopicSpec[];
+  /** Create missing topics in `topics` (default true). */
+  createTopics?: boolean;
+  logger?: Logger;
+}
+
+/** Wire form of one outgoing message: `content-type`, `ce_<name>` and plain headers, as Buffers. */
+export function toKafkaRecord(msg: OutgoingMessage): MessageToProduce<Buffer, Buffer, Buffer, Buffer> {
+  const headers = new Map<Buffer, Buffer>();
+  if (msg.contentType !== undefined) headers.set(Buffer.from('content-type'), Buffer.from(msg.contentType, 'utf8'));
+  for (const [k, v] of Object.entries(msg.ceAttributes ?? {})) headers.set(Buffer.from(`ce_${k}`), Buffer.from(v, 'utf8'));
+  for (const [k, v] of Object.entries(msg.headers ?? {})) headers.set(Buffer.from(k), Buffer.from(v, 'utf8'));
+  return {
+    topic: msg.topic,
+    ...(msg.key !== undefined && { key: Buffer.from(msg.key, 'utf8') }),
+    // A null value is a real Kafka null (a tombstone on compacted topics), not an empty buffer.
+    value: msg.value as Buffer,
+    headers,
+  };
+}
+
+/** Result of the last send, for callers that print where a record landed. */
+export interface KafkaDelivery {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/** A Sink writing to Kafka; see the module comment for its guarantees. */
+export class KafkaSink implements Sink {
+  readonly name: string;
+  readonly type = 'kafka' as const;
+  readonly #conn: KafkaConnection;
+  readonly #logger: Logger;
+  readonly #topics: TopicSpec[];
+  readonly #createTopics: boolean;
+  #producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined;
+  #connected = false;
+  #closed = false;
+  #topicsChecked = false;
+  #inflight = new Set<Promise<unknown>>();
+  /** Offsets of the last successful publish (one per partition written). */
+  lastDeliveries: KafkaDelivery[] = [];
+
+  constructor(options: KafkaSinkOptions) {
+    this.name = options.name;
+    this.#conn = resolveKafkaConnection(options, `herald-${options.name}`);
+    this.#logger = options.logger ?? silentLogger;
+    this.#topics = options.topics ?? [];
+    this.#createTopics = options.createTopics ?? true;
+    for (const w of this.#conn.warnings) this.#logger.warn({ sink: this.name }, w);
+    const compression = this.#conn.settings.compression;
+    if (compression !== undefined && !(compressionsAlgorithms as Record<string, { available?: boolean }>)[compression]?.available) {
+      // zstd needs Node.js 22's zlib; fail at start rather than on every send.
+      throw new ConfigError(`compression.type ${compression} is not available on Node.js ${process.versions.node}; use gzip, snappy, lz4 or none`, [{ path: 'compression.type', message: 'not available on this Node.js' }]);
+    }
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** The topic the producer properties file names (CloudStack's `topic` key), if any. */
+  get propertiesTopic(): string | undefined {
+    return this.#conn.settings.topic;
+  }
+
+  get #where(): string {
+    return `at ${this.#conn.brokers.join(',')}`;
+  }
+
+  #getProducer(): Producer<Buffer, Buffer, Buffer, Buffer> {
+    if (this.#closed) throw new HeraldError('CLOSED', `Kafka sink ${this.name} is closed`);
+    if (this.#producer === undefined) {
+      const acks = this.#conn.settings.acks ?? ProduceAcks.ALL;
+      // Idempotence needs acks=all; a properties file asking for acks=0/1 gets what it asked for.
+      const idempotent = acks === ProduceAcks.ALL && this.#conn.settings.idempotent !== false;
+      this.#producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
+        ...baseClientOptions(this.#conn),
+        ...(this.#conn.settings.retries !== undefined && { retries: Math.max(2, Math.min(this.#conn.settings.retries, 10)) }),
+        idempotent,
+        acks,
+        // Java-compatible murmur2 partitioning: the same key lands on the same partition as
+        // with the Java client, Kafka Connect or kcat -X partitioner=murmur2_random.
+        partitioner: (message, key) => compatibilityPartitioner(message, key),
+        ...(this.#conn.settings.compression !== undefined && { compression: this.#conn.settings.compression }),
+        // Like the Java producer: the broker decides (auto.create.topics.enable).
+        autocreateTopics: true,
+      });
+    }
+    return this.#producer;
+  }
+
+  /** Drops a producer that failed or timed out; the next call builds a fresh one. */
+  #discardProducer(): void {
+    const p = this.#producer;
+    this.#producer = undefined;
+    if (p !== undefined) p.close(true, () => undefined);
+  }
+
+  async connect(signal?: AbortSignal): Promise<void> {
+    const producer = this.#getProducer();
+    try {
+      await withTimeout(producer.metadata({ topics: [] }), this.#conn.timeoutMs, `connecting ${this.#where}`, () => this.#discardProducer(), signal);
+      if (!this.#topicsChecked && this.#topics.length > 0) {
+        const warnings = await ensureTopics(this.#conn, this.#topics, { create: this.#createTopics });
+        for (const w of warnings) this.#logger.warn({ sink: this.name }, w);
+        this.#topicsChecked = true;
+      }
+      this.#connected = true;
+    } catch (err) {
+      this.#connected = false;
+      this.#discardProducer();
+      throw toHeraldError(err, `connecting ${this.#where}`, this.#conn);
+    }
+  }
+
+  async publish(messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<PublishOutcome[]> {
+    if (messages.length === 0) return [];
+    const outcomes: (PublishOutcome | undefined)[] = messages.map((m) =>
+      isValidTopicName(m.topic)
+        ? undefined
+        : { ok: false, permanent: true, error: new HeraldError('BROKER_REJECTED', `"${m.topic}" is not a valid Kafka topic name (1-249 of letters, digits, . _ -)`) },
+    );
+    const pending = messages.map((m, i) => ({ m, i })).filter((x) => outcomes[x.i] === undefined);
+    if (pending.length > 0) {
+      const op = this.#publishBatch(pending, outcomes, signal);
+      this.#inflight.add(op);
+      try {
+        await op;
+      } finally {
+        this.#inflight.delete(op);
+      }
+    }
+    return outcomes.map((o) => o ?? { ok: true });
+  }
+
+  async #send(records: OutgoingMessage[], signal?: AbortSignal): Promise<void> {
+    const producer = this.#getProducer();
+    const topics = [...new Set(records.map((r) => r.topic))].join(', ');
+    const result = await withTimeout(
+      producer.send({ messages: records.map(toKafkaRecord) }),
+      this.#conn.timeoutMs,
+      `publishing to ${topics} ${this.#where}`,
+      () => this.#discardProducer(),
+      signal,
+    );
+    this.lastDeliveries = (result.offsets ?? []).map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset.toString() }));
+  }
+
+  async #publishBatch(pending: { m: OutgoingMessage; i: number }[], outcomes: (PublishOutcome | undefined)[], signal?: AbortSignal): Promise<void> {
+    const topics = [...new Set(pending.map((p) => p.m.topic))].join(', ');
+    try {
+      await this.#send(pending.map((p) => p.m), signal);
+      this.#connected = true;
+      return;
+    } catch (err) {
+      if (!isPermanentKafkaError(err)) {
+        this.#connected = false;
+        if (!(err instanceof HeraldError)) this.#discardProducer();
+        throw toHeraldError(err, `publishing to ${topics} ${this.#where}`, this.#conn);
+      }
+      this.#connected = true;
+      // The idempotent producer has already counted the rejected batch's sequence numbers; the
+      // broker has not. Reusing it would fail with OUT_OF_ORDER_SEQUENCE_NUMBER, so start afresh.
+      this.#discardProducer();
+      if (pending.length === 1) {
+        outcomes[pending[0]!.i] = { ok: false, permanent: true, error: toHeraldError(err, `on topic ${pending[0]!.m.topic}`, this.#conn) };
+        return;
+      }
+    }
+    // Part of the batch was rejected for good: find which records by sending them one at a
+    // time, in order (so per-key order holds). Records of partitions the batch already wrote
+    // may be written twice; consumers de-duplicate by the CloudEvents id.
+    for (const { m, i } of pending) {
+      try {
+        await this.#send([m], signal);
+        outcomes[i] = { ok: true };
+      } catch (err) {
+        if (!isPermanentKafkaError(err)) {
+          this.#connected = false;
+          if (!(err instanceof HeraldError)) this.#discardProducer();
+          throw toHeraldError(err, `publishing to ${m.topic} ${this.#where}`, this.#conn);
+        }
+        outcomes[i] = { ok: false, permanent: true, error: toHeraldError(err, `on topic ${m.topic}`, this.#conn) };
+        this.#discardProducer(); // as above: a fresh producer id for the records after it
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Flush: wait for what is in flight (each bounded by its own timeout), then disconnect.
+    await Promise.allSettled([...this.#inflight]);
+    const p = this.#producer;
+    this.#producer = undefined;
+    this.#connected = false;
+    if (p !== undefined) {
+      await withTimeout(p.close(), this.#conn.timeoutMs, `closing ${this.#where}`).catch(() => p.close(true, () => undefined));
+    }
+  }
+}

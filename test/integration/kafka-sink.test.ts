@@ -1,0 +1,178 @@
+/**
+ * The Kafka sink, topic helpers and Kafka source against the real broker.
+ */
+import { strict as assert } from 'node:assert';
+import { after, before, describe, it } from 'node:test';
+import { Admin } from '@platformatic/kafka';
+import { HeraldError } from '../../src/errors.js';
+import { KafkaSink } from '../../src/sinks/kafka/sink.js';
+import { describeTopics, ensureTopics } from '../../src/sinks/kafka/topics.js';
+import { createKafkaSource } from '../../src/sources/index.js';
+import type { ReceivedMessage } from '../../src/sources/types.js';
+import { kafkaBrokers, uniqueName } from '../helpers/env.js';
+
+const brokers = () => kafkaBrokers().split(',');
+
+/** Reads `n` messages of `topic` from the beginning (the guard only stops a hang). */
+async function readN(topic: string, n: number, options: { group?: string; ack?: boolean } = {}): Promise<ReceivedMessage[]> {
+  const source = createKafkaSource({ brokers: brokers(), topics: [topic], from: 'beginning', ...(options.group !== undefined && { group: options.group }) });
+  const out: ReceivedMessage[] = [];
+  const guard = setTimeout(() => void source.close(), 60_000);
+  try {
+    for await (const m of source.messages()) {
+      out.push(m);
+      if (options.ack) await m.ack();
+      if (out.length >= n) break;
+    }
+  } finally {
+    clearTimeout(guard);
+    await source.close();
+  }
+  assert.equal(out.length, n, `expected ${n} messages on ${topic}`);
+  return out;
+}
+
+describe('KafkaSink', () => {
+  let sink: KafkaSink;
+  before(() => {
+    sink = new KafkaSink({ name: 'test', brokers: brokers(), timeoutMs: 10_000 });
+  });
+  after(async () => {
+    await sink.close();
+  });
+
+  it('binds content type, ce_ attributes, headers, key and value; a null value stays null', async () => {
+    const topic = uniqueName('sink-bind');
+    await ensureTopics(brokers(), [{ topic, partitions: 1 }], { create: true });
+    assert.equal(sink.connected, false);
+    const outcomes = await sink.publish([
+      { eventId: 'e1', topic, key: 'cluster:c1', value: Buffer.from('{"a":1}'), contentType: 'application/json', ceAttributes: { id: 'e1', type: 't', specversion: '1.0' }, headers: { 'x-trace': 'abc' } },
+      { eventId: 'e2', topic, value: null, ceAttributes: { id: 'e2' } },
+    ]);
+    assert.deepEqual(outcomes, [{ ok: true }, { ok: true }]);
+    assert.equal(sink.connected, true);
+    assert.equal(sink.lastDeliveries[0]?.topic, topic);
+    const [a, b] = await readN(topic, 2);
+    assert.equal(a!.key, 'cluster:c1');
+    assert.equal(a!.value?.toString(), '{"a":1}');
+    assert.deepEqual(a!.headers, { 'content-type': 'application/json', ce_id: 'e1', ce_type: 't', ce_specversion: '1.0', 'x-trace': 'abc' });
+    assert.equal(b!.key, null);
+    assert.equal(b!.value, null);
+    assert.deepEqual(b!.headers, { ce_id: 'e2' });
+  });
+
+  it('keeps the order of records with the same key within a batch', async () => {
+    const topic = uniqueName('sink-order');
+    await ensureTopics(brokers(), [{ topic, partitions: 3 }], { create: true });
+    const keys = ['k0', 'k1', 'k2', 'k3', 'k4'];
+    const messages = Array.from({ length: 100 }, (_, i) => ({ eventId: `e${i}`, topic, key: keys[i % keys.length]!, value: Buffer.from(String(i)) }));
+    const outcomes = await sink.publish(messages);
+    assert.ok(outcomes.every((o) => o.ok));
+    const got = await readN(topic, 100);
+    for (const key of keys) {
+      const seq = got.filter((m) => m.key === key).map((m) => Number(m.value!.toString()));
+      assert.deepEqual(seq, [...seq].sort((x, y) => x - y), `order of ${key}`);
+      assert.equal(seq.length, 20);
+    }
+  });
+
+  it('reports a record the broker rejects for good as a permanent outcome, and delivers the rest', async () => {
+    const topic = uniqueName('sink-reject');
+    await ensureTopics(brokers(), [{ topic, partitions: 1 }], { create: true });
+    const outcomes = await sink.publish([
+      { eventId: 'ok1', topic, key: 'a', value: Buffer.from('first') },
+      { eventId: 'big', topic, key: 'b', value: Buffer.alloc(3 * 1024 * 1024, 1) },
+      { eventId: 'bad', topic: 'not a topic!', value: null },
+    ]);
+    assert.equal(outcomes[0]!.ok, true);
+    const big = outcomes[1]!;
+    assert.ok(!big.ok && big.permanent);
+    assert.equal(big.error.code, 'BROKER_REJECTED');
+    assert.match(big.error.message, /MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE/);
+    const bad = outcomes[2]!;
+    assert.ok(!bad.ok && bad.permanent);
+    assert.match(bad.error.message, /not a valid Kafka topic name/);
+    const [first] = await readN(topic, 1);
+    assert.equal(first!.value?.toString(), 'first');
+  });
+
+  it('rejects with BROKER_UNAVAILABLE naming the broker when it cannot be reached; close is idempotent', async () => {
+    const dead = new KafkaSink({ name: 'dead', brokers: ['127.0.0.1:1'], timeoutMs: 3000 });
+    await assert.rejects(dead.publish([{ eventId: 'x', topic: 'herald.events', value: null }]), (err: unknown) => {
+      assert.ok(err instanceof HeraldError);
+      assert.ok(err.code === 'BROKER_UNAVAILABLE' || err.code === 'TIMEOUT', err.code);
+      assert.match(err.message, /127\.0\.0\.1:1/);
+      return true;
+    });
+    assert.equal(dead.connected, false);
+    await assert.rejects(dead.connect(), (err: unknown) => err instanceof HeraldError && err.exitCode === 1);
+    await dead.close();
+    await dead.close();
+    await assert.rejects(dead.publish([{ eventId: 'x', topic: 't', value: null }]), (err: unknown) => err instanceof HeraldError && err.code === 'CLOSED');
+  });
+});
+
+describe('topic helpers', () => {
+  it('creates missing topics with their settings, then warns where existing settings differ', async () => {
+    const topic = uniqueName('topics-ensure');
+    const created = await ensureTopics(brokers(), [{ topic, partitions: 2, replicationFactor: 1, minInsyncReplicas: 1, retentionMs: 3_600_000 }], { create: true });
+    assert.deepEqual(created, []);
+    const [d] = await describeTopics(brokers(), { pattern: new RegExp(`^${topic}$`) });
+    assert.deepEqual(d, { name: topic, partitions: 2, replicationFactor: 1, minInsyncReplicas: '1', retentionMs: '3600000', cleanupPolicy: 'delete' });
+    const warnings = await ensureTopics(brokers(), [{ topic, partitions: 4, retentionMs: 60_000 }], { create: true });
+    assert.equal(warnings.length, 2);
+    assert.match(warnings.join('\n'), /partitions 2, configured 4/);
+    assert.match(warnings.join('\n'), /retention\.ms 3600000, configured 60000/);
+  });
+
+  it('only warns about a missing topic when creation is off', async () => {
+    const topic = uniqueName('topics-nocreate');
+    const warnings = await ensureTopics(brokers(), [{ topic }], { create: false });
+    assert.match(warnings[0]!, /does not exist/);
+    assert.deepEqual(await describeTopics(brokers(), { pattern: new RegExp(`^${topic}$`) }), []);
+  });
+});
+
+describe('KafkaSource', () => {
+  it('reads topics matching a pattern', async () => {
+    const prefix = uniqueName('src-pattern');
+    const sink = new KafkaSink({ name: 'p', brokers: brokers() });
+    try {
+      for (const t of [`${prefix}-a`, `${prefix}-b`]) {
+        await ensureTopics(brokers(), [{ topic: t, partitions: 1 }], { create: true });
+        await sink.publish([{ eventId: t, topic: t, value: Buffer.from(t) }]);
+      }
+    } finally {
+      await sink.close();
+    }
+    const source = createKafkaSource({ brokers: brokers(), pattern: new RegExp(`^${prefix}-`), from: 'beginning' });
+    const seen = new Set<string>();
+    const guard = setTimeout(() => void source.close(), 60_000);
+    for await (const m of source.messages()) {
+      seen.add(m.topic);
+      if (seen.size === 2) break;
+    }
+    clearTimeout(guard);
+    await source.close();
+    assert.deepEqual([...seen].sort(), [`${prefix}-a`, `${prefix}-b`]);
+  });
+
+  it('commits the offsets of acknowledged messages with a consumer group', async () => {
+    const topic = uniqueName('src-group');
+    const group = uniqueName('herald-test-group');
+    await ensureTopics(brokers(), [{ topic, partitions: 1 }], { create: true });
+    const sink = new KafkaSink({ name: 'g', brokers: brokers() });
+    await sink.publish([0, 1, 2].map((i) => ({ eventId: String(i), topic, value: Buffer.from(String(i)) })));
+    await sink.close();
+    await readN(topic, 2, { group, ack: true });
+    const admin = new Admin({ clientId: 'herald-test', bootstrapBrokers: brokers() });
+    try {
+      const [g] = await admin.listConsumerGroupOffsets({ groups: [group] });
+      const committed = g?.topics.find((t) => t.name === topic)?.partitions[0]?.committedOffset;
+      // Kafka commits the offset of the next message to read: two acked messages -> 2.
+      assert.equal(committed, 2n);
+    } finally {
+      await admin.close();
+    }
+  });
+});
