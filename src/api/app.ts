@@ -22,6 +22,7 @@ import { entitiesRoutes } from './routes/entities.js';
 import { eventsRoutes } from './routes/events.js';
 import { systemRoutes } from './routes/system.js';
 import { createValidatorCompiler } from './validation.js';
+import { consolePlugin } from '../console/index.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -110,6 +111,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(entitiesRoutes, { ctx });
   await app.register(systemRoutes, { ctx });
   app.get('/openapi.json', { config: { access: 'open' }, schema: { hide: true } }, async () => app.swagger());
+  // The web console at / (its live feed is a read route, so the auth hook above covers it).
+  await app.register(consolePlugin, { store, wakeup: ctx.notifier, ...(options.sinks !== undefined && { sinks: options.sinks }) });
 
   await app.ready();
   return app as unknown as FastifyInstance;

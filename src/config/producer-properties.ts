@@ -106,7 +106,7 @@ const IGNORED_QUIETLY = new Set(['key.serializer', 'value.serializer', 'enable.i
  * Maps parsed properties onto client settings. `origin` names the file in error messages.
  * Unknown keys give warnings; bad values throw ConfigError naming key and file.
  */
-export function producerSettingsFromProperties(props: Map<string, string>, origin = 'producer properties'): ProducerPropertiesResult {
+export function producerSettingsFromProperties(props: Map<string, string>, origin = 'producer properties', options: { validateSecurity?: boolean } = {}): ProducerPropertiesResult {
   const settings: KafkaClientSettings = {};
   const warnings: string[] = [];
   const bad = (key: string, allowed: string, value: string): never => {
@@ -168,7 +168,9 @@ export function producerSettingsFromProperties(props: Map<string, string>, origi
         warnings.push(`${origin}: unknown key ${key} is ignored`);
     }
   }
-  if ([...props.keys()].some((k) => securityKeys.has(k))) {
+  // Callers that merge HERALD_KAFKA_* variables afterwards validate the merged settings instead
+  // (a file may leave the password to HERALD_KAFKA_SASL_PASSWORD).
+  if (options.validateSecurity !== false && [...props.keys()].some((k) => securityKeys.has(k))) {
     settings.security = kafkaSecurityFromProperties(props, origin);
     warnings.push(...settings.security.warnings);
   }
@@ -176,12 +178,12 @@ export function producerSettingsFromProperties(props: Map<string, string>, origi
 }
 
 /** Reads and maps a producer properties file; errors name the file. */
-export function loadProducerProperties(file: string): ProducerPropertiesResult {
+export function loadProducerProperties(file: string, options: { validateSecurity?: boolean } = {}): ProducerPropertiesResult {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(`cannot read producer properties file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, [{ path: 'producerProperties', message: 'cannot be read' }]);
   }
-  return producerSettingsFromProperties(parseProperties(text), file);
+  return producerSettingsFromProperties(parseProperties(text), file, options);
 }

@@ -4,6 +4,7 @@
  * counters for the other profiles. Pure (no I/O): the command feeds it messages from a Source.
  */
 import { Counter, Gauge, Registry, Summary, collectDefaultMetrics } from 'prom-client';
+import { choriaDocument } from '../profiles/choria.js';
 import type { DecodedMessage } from '../profiles/types.js';
 
 export interface TallyOptions {
@@ -83,7 +84,18 @@ export class Tally {
   observe(decoded: DecodedMessage): boolean {
     const end = this.processingTime.startTimer();
     try {
-      if (decoded.profile === 'choria') return this.observeChoria(decoded.document);
+      if (decoded.profile === 'choria') {
+        // The plain document, whichever form (plain, legacy, CloudEvents) the message had; a
+        // document missing required fields (e.g. an empty component) is a processing error.
+        let plain: unknown;
+        try {
+          plain = choriaDocument(decoded.event)?.document;
+        } catch {
+          this.error();
+          return false;
+        }
+        return this.observeChoria(plain ?? decoded.document);
+      }
       return this.observeOther(decoded);
     } finally {
       end();

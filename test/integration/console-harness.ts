@@ -42,7 +42,7 @@ export interface ConsoleServer {
 }
 
 /** Starts the service and the console; `port` 0 picks a free one (pass the old one to restart). */
-export async function startConsoleServer(config: HeraldConfig, options: { outbox?: OutboxFactory; sinks?: SinkStatusSource; port?: number } = {}): Promise<ConsoleServer> {
+export async function startConsoleServer(config: HeraldConfig, options: { outbox?: OutboxFactory; sinks?: SinkStatusSource; port?: number; storeSchema?: string } = {}): Promise<ConsoleServer> {
   buildConsole();
   let routing: SinkRouting | undefined;
   const outbox: OutboxFactory | undefined = options.outbox === undefined ? undefined : async (...args) => {
@@ -50,7 +50,7 @@ export async function startConsoleServer(config: HeraldConfig, options: { outbox
     routing = handle.sinks;
     return handle;
   };
-  const service = await startService(config, { listen: false, ...(outbox !== undefined && { outbox }) });
+  const service = await startService(config, { listen: false, ...(outbox !== undefined && { outbox }), ...(options.storeSchema !== undefined && { storeSchema: options.storeSchema }) });
   let front: FastifyInstance | undefined;
   let server: Server | undefined;
   try {

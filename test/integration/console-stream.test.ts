@@ -8,8 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { loadConfig } from '../../src/config/index.js';
 import type { SinkStatus } from '../../src/sinks/types.js';
+import { pgUrl, uniqueName } from '../helpers/env.js';
 import { startConsoleServer, type ConsoleServer } from './console-harness.js';
 
 const READ = 'read-token-for-console';
@@ -139,4 +141,36 @@ test('the page and its assets: content types, caching, no external references', 
   assert.match(cssRes.headers.get('content-type') ?? '', /^text\/css/);
   assert.ok((await jsRes.arrayBuffer()).byteLength < 100_000, 'the bundle stays small');
   assert.equal((await fetch(`${srv.base}/console/nope.js`)).status, 404);
+});
+
+test('on PostgreSQL: resume after Last-Event-ID and state changes in the live feed', async () => {
+  const schema = uniqueName('console').replace(/-/g, '_');
+  const config = loadConfig({ env: {}, overrides: { server: { host: '127.0.0.1', port: 0 }, store: { url: pgUrl() } } });
+  const pgSrv = await startConsoleServer(config, { storeSchema: schema });
+  try {
+    const send = (path: string, method: string, body: unknown) => fetch(`${pgSrv.base}${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal((await send('/v2/events', 'POST', ['p-1', 'p-2', 'p-3'].map((id) => ({ id, source: 's', type: 'pg.test' })))).status, 202);
+    const ac = new AbortController();
+    const events = await readSse(await fetch(`${pgSrv.base}/v2/events/stream?types=pg.test&last_event_id=p-1`, { signal: ac.signal }), (m) => m.length >= 2);
+    assert.deepEqual(events.map((m) => m.id), ['p-2', 'p-3']);
+
+    const live = await fetch(`${pgSrv.base}/console/live`, { signal: ac.signal });
+    let sent = false;
+    const got = await readSse(live, (m) => {
+      if (!sent && m.some((x) => x.event === 'entities')) {
+        sent = true;
+        void send('/v2/entities/env/pg-env/state', 'PUT', { state: 'RUNNING', attributes: { runNumber: 9 } });
+      }
+      return m.some((x) => x.event === 'entity');
+    });
+    ac.abort();
+    const change = JSON.parse(got.find((m) => m.event === 'entity')!.data) as { id: string; state: string };
+    assert.deepEqual([change.id, change.state], ['pg-env', 'RUNNING']);
+  } finally {
+    await pgSrv.close();
+    const client = new pg.Client({ connectionString: pgUrl() });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  }
 });

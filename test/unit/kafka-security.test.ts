@@ -311,3 +311,19 @@ describe('classifyKafkaSecurityError', () => {
     assert.equal(classifyKafkaSecurityError(new HeraldError('TIMEOUT', 'x'), sec), undefined);
   });
 });
+
+describe('resolveKafkaConnection: file and environment together', () => {
+  it('a password from HERALD_KAFKA_SASL_PASSWORD completes a properties file without one', async () => {
+    const { resolveKafkaConnection } = await import('../../src/sinks/kafka/client-options.js');
+    const dir = mkdtempSync(join(tmpdir(), 'herald-sec-unit-'));
+    try {
+      const file = join(dir, 'p.properties');
+      writeFileSync(file, 'bootstrap.servers=127.0.0.1:9093\nsecurity.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-256\nsasl.username=u\n');
+      const conn = resolveKafkaConnection({ producerProperties: file, env: { HERALD_KAFKA_SASL_PASSWORD: SECRET } });
+      assert.equal(conn.security?.sasl?.username, 'u');
+      assert.equal((conn.sasl?.password as () => string)(), SECRET);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -17,9 +17,17 @@ import type { OutgoingMessage } from '../../src/profiles/types.js';
 const m = (eventId: string, extra: Partial<OutgoingMessage> = {}): OutgoingMessage => ({ eventId, topic: 't', value: null, ...extra });
 
 test('Nats-Msg-Id: the event id, then <id>:<n> for further messages of the same event; an explicit header wins', () => {
-  assert.deepEqual(natsMessageIds([m('a'), m('b'), m('a'), m('a'), m('c', { headers: { 'Nats-Msg-Id': 'own' } })]), ['a', 'b', 'a:1', 'a:2', 'own']);
+  assert.deepEqual(natsMessageIds([m('a'), m('b'), m('a', { topic: 't2' }), m('a', { topic: 't3' }), m('c', { headers: { 'Nats-Msg-Id': 'own' } })]), ['a', 'b', 'a:1', 'a:2', 'own']);
   // A retry of the same event yields the same ids, which is what lets JetStream drop it.
-  assert.deepEqual(natsMessageIds([m('a'), m('a')]), natsMessageIds([m('a'), m('a')]));
+  assert.deepEqual(natsMessageIds([m('a'), m('a', { topic: 't2' })]), natsMessageIds([m('a'), m('a', { topic: 't2' })]));
+  // Two outbox entries of one event in one batch (a replay queued while the original was
+  // pending): the identical copies get the same ids, so JetStream keeps one of each.
+  const v = (s: string) => Buffer.from(s);
+  assert.deepEqual(
+    natsMessageIds([m('a', { value: v('1') }), m('a', { topic: 't2', value: v('2') }), m('b'), m('a', { value: v('1') }), m('a', { topic: 't2', value: v('2') })]),
+    ['a', 'a:1', 'b', 'a', 'a:1'],
+  );
+  assert.deepEqual(natsMessageIds([m('a', { value: v('1') }), m('a', { value: v('2') })]), ['a', 'a:1']);
 });
 
 test('NATS headers: content-type, ce-<name> for binary-mode attributes, own headers, then the id', () => {

@@ -1,0 +1,200 @@
+/**
+ * `herald tally` against the real broker (HERALD_TEST_KAFKA): a simulated fleet published in
+ * both Choria forms, plus undecodable messages, gives exact metric values; expiry drops
+ * silent nodes; two instances in one consumer group count each event once.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { CLI, kafkaBrokers, uniqueName } from '../helpers/env.js';
+import { metricValue, parseMetrics } from '../helpers/prom.js';
+import { createPublisher } from '../../src/publisher/index.js';
+import { createSink } from '../../src/sinks/index.js';
+import { ensureTopics } from '../../src/sinks/kafka/topics.js';
+import { lifecycle, machine } from '../../src/profiles/choria/lifecycle.js';
+import { silentLogger } from '../../src/log.js';
+import type { HeraldEvent } from '../../src/events/index.js';
+
+const freePort = async () => {
+  const { createServer } = await import('node:net');
+  return new Promise<number>((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+};
+
+const children: ChildProcess[] = [];
+function startTally(args: string[]): ChildProcess {
+  const child = spawn(process.execPath, [CLI, 'tally', '--brokers', kafkaBrokers(), '--log-level', 'warn', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  (child as ChildProcess & { stderrText: () => string }).stderrText = () => stderr;
+  children.push(child);
+  return child;
+}
+
+async function scrape(port: number): Promise<ReturnType<typeof parseMetrics> | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    return res.ok ? parseMetrics(await res.text()) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls until `check` accepts the scrapes (or gives up after a generous hang guard). */
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last !== undefined) return last;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+after(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+// One fleet, published once; every test tallies it from the beginning.
+const component = uniqueName('comp').replace(/-/g, '_');
+const pattern = `^choria\\.(lifecycle\\.event\\.[a-z]+\\.${component}|machine\\.transition)$`;
+const expected = { startups: 0, alives: 0, shutdowns: 0, versions: new Map<string, number>(), garbage: 5, transitions: 0 };
+
+// Shutdowns are sent only after the startups were counted: each lifecycle type has a topic
+// of its own (Choria's layout), so across topics Kafka gives no order.
+const shutdowns: HeraldEvent[] = [];
+const running = new Map<string, string>();
+
+before(async () => {
+  const brokers = kafkaBrokers().split(',');
+  // --pattern is resolved when tally starts: the topics must exist by then.
+  await ensureTopics(brokers, ['startup', 'alive', 'shutdown'].map((t) => ({ topic: `choria.lifecycle.event.${t}.${component}` })), { create: true });
+  const cloudevents = createPublisher({ sinks: [{ name: 'ce', type: 'kafka', brokers, profile: 'choria' }], logger: silentLogger });
+  const plain = createPublisher({ sinks: [{ name: 'plain', type: 'kafka', brokers, profile: 'choria', profileOptions: { format: 'plain' } }], logger: silentLogger });
+  const versions = ['1.0.0', '1.1.0', '2.0.0'];
+  const events: Array<[boolean, HeraldEvent]> = [];
+  for (let i = 0; i < 240; i++) {
+    const identity = `node${i}.example.net`;
+    const version = versions[i % 3]!;
+    events.push([i % 2 === 0, lifecycle.startup({ identity, component, version })]);
+    running.set(identity, version);
+    expected.startups++;
+    if (i % 4 === 0) {
+      events.push([i % 3 === 0, lifecycle.alive({ identity, component, version })]);
+      expected.alives++;
+    }
+    if (i % 8 === 1) {
+      shutdowns.push(lifecycle.shutdown({ identity, component }));
+      expected.shutdowns++;
+    }
+  }
+  for (const [useCloudEvents, e] of events) await (useCloudEvents ? cloudevents : plain).emit(e);
+  // Machine transitions go to one shared topic: use a unique machine name to find ours.
+  await cloudevents.emit(machine.transition({ identity: 'node1.example.net', machine: component, version: '1.0.0', transition: 'start', fromState: 'stopped', toState: 'running' }));
+  expected.transitions = 1;
+  await cloudevents.close();
+  await plain.close();
+  // Undecodable messages on one of the fleet's topics.
+  const raw = createSink({ name: 'raw', type: 'kafka', brokers }, { logger: silentLogger });
+  const outcomes = await raw.publish(Array.from({ length: expected.garbage }, () => ({
+    eventId: randomUUID(), topic: `choria.lifecycle.event.startup.${component}`, key: 'junk', value: Buffer.from('{"not": "a lifecycle event"'),
+  })));
+  assert.ok(outcomes.every((o) => o.ok));
+  await raw.close();
+});
+
+test('a simulated fleet gives exact metric values that parse as Prometheus text', async () => {
+  const port = await freePort();
+  startTally(['--pattern', pattern, '--from-beginning', '--no-group', '--port', String(port)]);
+  const started = expected.startups + expected.alives;
+  await waitFor('startups and alives tallied', async () => {
+    const s = await scrape(port);
+    return s && metricValue(s, 'lifecycle_tally_good_events', { component }) === started ? s : undefined;
+  });
+  const pub = createPublisher({ sinks: [{ name: 'ce', type: 'kafka', brokers: kafkaBrokers().split(','), profile: 'choria' }], logger: silentLogger });
+  await pub.emitMany(shutdowns);
+  await pub.close();
+  for (const e of shutdowns) running.delete(e.subject!);
+  for (const v of running.values()) expected.versions.set(v, (expected.versions.get(v) ?? 0) + 1);
+  const total = started + expected.shutdowns;
+  const m = await waitFor('all events tallied', async () => {
+    const s = await scrape(port);
+    return s && metricValue(s, 'lifecycle_tally_good_events', { component }) === total && metricValue(s, 'lifecycle_tally_process_errors', { component: '' }) === expected.garbage ? s : undefined;
+  });
+  assert.equal(metricValue(m, 'lifecycle_tally_event_types', { component, type: 'startup' }), expected.startups);
+  assert.equal(metricValue(m, 'lifecycle_tally_event_types', { component, type: 'alive' }), expected.alives);
+  assert.equal(metricValue(m, 'lifecycle_tally_event_types', { component, type: 'shutdown' }), expected.shutdowns);
+  for (const [version, n] of expected.versions) {
+    assert.equal(metricValue(m, 'lifecycle_tally_versions', { component, version }), n, `versions{${version}}`);
+  }
+  assert.equal(metricValue(m, 'lifecycle_tally_machine_transition', { machine: component, version: '1.0.0', transition: 'start', from_state: 'stopped', to_state: 'running' }), expected.transitions);
+  assert.equal(m.get('lifecycle_tally_maintenance_time')?.type, 'SUMMARY');
+  assert.equal(m.get('lifecycle_tally_processing_time')?.type, 'SUMMARY');
+  assert.ok(m.has('process_resident_memory_bytes'), 'standard process metrics, unprefixed');
+});
+
+test('nodes not seen within --expiry are dropped from the versions gauge by the sweep', async () => {
+  const port = await freePort();
+  startTally(['--pattern', pattern, '--from-beginning', '--no-group', '--port', String(port), '--prefix', 'fleet', '--expiry', '3s', '--sweep-interval', '500ms']);
+  const first = await waitFor('versions counted', async () => {
+    const s = await scrape(port);
+    const n = s && [...expected.versions.keys()].reduce((acc, v) => acc + (metricValue(s, 'fleet_versions', { component, version: v }) ?? 0), 0);
+    return n && n > 0 ? n : undefined;
+  });
+  assert.ok(first > 0);
+  const m = await waitFor('versions expired', async () => {
+    const s = await scrape(port);
+    const n = s && [...expected.versions.keys()].reduce((acc, v) => acc + (metricValue(s, 'fleet_versions', { component, version: v }) ?? 0), 0);
+    return s && n === 0 ? s : undefined;
+  });
+  assert.ok((metricValue(m, 'fleet_maintenance_time') ?? 0) >= 1, 'sweeps are timed');
+});
+
+test('two instances in one consumer group count every event exactly once between them', async () => {
+  // A fleet of its own on empty 2-partition topics created first, so both instances join
+  // before anything is published and the test sees no rebalance (at-least-once would
+  // otherwise allow a repeat after a rebalance).
+  const brokers = kafkaBrokers().split(',');
+  const comp = uniqueName('grp').replace(/-/g, '_');
+  const topics = ['startup', 'alive', 'shutdown'].map((t) => `choria.lifecycle.event.${t}.${comp}`);
+  await ensureTopics(brokers, topics.map((topic) => ({ topic, partitions: 2 })), { create: true });
+  const group = uniqueName('tally-group');
+  const [p1, p2] = [await freePort(), await freePort()];
+  const pat = `^choria\\.lifecycle\\.event\\.[a-z]+\\.${comp}$`;
+  startTally(['--pattern', pat, '--from-beginning', '--group', group, '--port', String(p1)]);
+  startTally(['--pattern', pat, '--from-beginning', '--group', group, '--port', String(p2)]);
+  await waitFor('both instances serve metrics', async () => ((await scrape(p1)) && (await scrape(p2)) ? true : undefined));
+  await new Promise((r) => setTimeout(r, 8000)); // let the group settle (set-up, not an assertion)
+
+  const pub = createPublisher({ sinks: [{ name: 'ce', type: 'kafka', brokers, profile: 'choria' }], logger: silentLogger });
+  const events: HeraldEvent[] = [];
+  for (let i = 0; i < 120; i++) {
+    const identity = `g${i}.example.net`;
+    events.push(lifecycle.startup({ identity, component: comp, version: '3.0.0' }));
+    if (i % 3 === 0) events.push(lifecycle.alive({ identity, component: comp, version: '3.0.0' }));
+    if (i % 5 === 0) events.push(lifecycle.shutdown({ identity, component: comp }));
+  }
+  await pub.emitMany(events);
+  await pub.close();
+
+  const sum = (a: ReturnType<typeof parseMetrics>, b: ReturnType<typeof parseMetrics>, name: string, labels: Record<string, string>) =>
+    (metricValue(a, name, labels) ?? 0) + (metricValue(b, name, labels) ?? 0);
+  await waitFor('both instances together saw everything', async () => {
+    const [a, b] = [await scrape(p1), await scrape(p2)];
+    return a && b && sum(a, b, 'lifecycle_tally_good_events', { component: comp }) >= events.length ? true : undefined;
+  });
+  await new Promise((r) => setTimeout(r, 1500)); // a late repeat would show up here
+  const [a, b] = [(await scrape(p1))!, (await scrape(p2))!];
+  assert.equal(sum(a, b, 'lifecycle_tally_good_events', { component: comp }), events.length);
+  assert.equal(sum(a, b, 'lifecycle_tally_event_types', { component: comp, type: 'startup' }), 120);
+  // Both instances took part (each owns some of the 6 partitions).
+  assert.ok((metricValue(a, 'lifecycle_tally_good_events', { component: comp }) ?? 0) > 0, 'instance 1 counted some');
+  assert.ok((metricValue(b, 'lifecycle_tally_good_events', { component: comp }) ?? 0) > 0, 'instance 2 counted some');
+});
