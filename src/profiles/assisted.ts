@@ -69,7 +69,7 @@ export function assistedEventPayload(event: HeraldEvent): Record<string, unknown
     const rest = Object.fromEntries(Object.entries(data).filter(([k]) => !(LIFTED as readonly string[]).includes(k)));
     if (Object.keys(rest).length > 0) props = JSON.stringify(redactSnapshot(rest));
   } else if (event.data !== undefined) {
-    props = JSON.stringify(event.data);
+    props = JSON.stringify(redactSnapshot(event.data));
   }
   const category = data?.category === 'metrics' ? 'metrics' : 'user';
   const requestId = str(data?.request_id);

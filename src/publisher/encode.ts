@@ -7,10 +7,13 @@ import type { EncodeContext, OutgoingMessage } from '../profiles/types.js';
 /** Default topic when a sink names none (CloudStack's own default is `cloudstack`). */
 export const DEFAULT_TOPIC = 'herald.events';
 
+/** Profiles whose ecosystem has a topic of its own (its consumers expect it there). */
+export const PROFILE_DEFAULT_TOPICS: Readonly<Record<string, string>> = { cloudstack: 'cloudstack', assisted: 'events-stream' };
+
 /** The encode context of a sink. `fallbackTopic` is e.g. the `topic` of its producer properties. */
 export function encodeContext(config: Readonly<SinkConfig>, fallbackTopic?: string): EncodeContext {
   const profile = config.profile ?? 'cloudevents';
-  const topic = config.topic ?? fallbackTopic ?? (profile === 'cloudstack' ? 'cloudstack' : DEFAULT_TOPIC);
+  const topic = config.topic ?? fallbackTopic ?? PROFILE_DEFAULT_TOPICS[profile] ?? DEFAULT_TOPIC;
   return {
     transport: config.type,
     topic,
