@@ -22,8 +22,8 @@ export const SOURCE_FLAGS = {
 } as const;
 
 export interface SourceDefaults {
-  /** Consumer group used unless --group or --no-group is given. */
-  group: string;
+  /** Consumer group used unless --group or --no-group is given; undefined = broadcast. */
+  group?: string;
   kafkaPattern?: RegExp;
   natsSubjects?: string[];
   amqpBindings?: string[];
@@ -40,7 +40,9 @@ export function sourceFromFlags(values: Record<string, unknown>, defaults: Sourc
   }
   const topics = (values.topic as string[] | undefined) ?? [];
   const out: Pick<SubscribeOptions, 'kafka' | 'nats' | 'amqp' | 'consumer' | 'from'> = {
-    consumer: values['no-group'] === true ? 'broadcast' : { group: typeof values.group === 'string' ? values.group : defaults.group },
+    consumer: values['no-group'] === true
+      ? 'broadcast'
+      : typeof values.group === 'string' ? { group: values.group } : defaults.group !== undefined ? { group: defaults.group } : 'broadcast',
     from: values['from-beginning'] === true ? 'beginning' : 'latest',
   };
   if (typeof values.nats === 'string') {

@@ -9,13 +9,11 @@ import { SEVERITIES } from '../events/schema.js';
 import { decodeMessage, summarizeDecoded } from '../profiles/decode.js';
 import { getProfile } from '../profiles/index.js';
 import type { DecodedMessage, IncomingMessage, ProfileName } from '../profiles/types.js';
-import { createAmqpSource } from '../sources/amqp.js';
-import { createKafkaSource } from '../sources/kafka.js';
-import { createNatsSource } from '../sources/nats.js';
-import type { ReceivedMessage, Source, SourceOptions } from '../sources/types.js';
+import { openSource } from '../consumer/subscribe.js';
+import type { ReceivedMessage, Source } from '../sources/types.js';
 import { oneOf, parseDuration, parseFlags, parseIntFlag } from './args.js';
 import { parseEntity } from './emit.js';
-import { cliBrokers, parsePattern } from './topics.js';
+import { SOURCE_FLAGS, sourceFromFlags } from './source-flags.js';
 
 const USAGE = `usage: herald view (--brokers HOST:PORT[,...] | --nats URL | --amqp URL [--exchange NAME] [--binding PATTERN])
        (--topic T [--topic T2 ...] | --pattern REGEX) [--from-beginning] [--group NAME]
@@ -77,15 +75,7 @@ const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : typ
 /** Runs `herald view`; returns the exit code (errors are thrown as HeraldErrors). */
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags('view', argv, {
-    brokers: { type: 'string' },
-    nats: { type: 'string' },
-    amqp: { type: 'string' },
-    exchange: { type: 'string' },
-    binding: { type: 'string' },
-    topic: { type: 'string', multiple: true },
-    pattern: { type: 'string' },
-    'from-beginning': { type: 'boolean' },
-    group: { type: 'string' },
+    ...SOURCE_FLAGS,
     format: { type: 'string' },
     max: { type: 'string' },
     timeout: { type: 'string' },
@@ -93,7 +83,6 @@ export async function run(argv: string[]): Promise<number> {
     type: { type: 'string', multiple: true },
     severity: { type: 'string', multiple: true },
     entity: { type: 'string', multiple: true },
-    'producer-properties': { type: 'string' },
   });
   if (values.help === true) {
     process.stdout.write(USAGE + '\n');
@@ -109,47 +98,15 @@ export async function run(argv: string[]): Promise<number> {
     severities,
     entities: list(values.entity).map((e) => (e.includes(':') ? parseEntity(e) : { kind: e })),
   };
-  const topics = list(values.topic);
-  const pattern = typeof values.pattern === 'string' ? parsePattern(values.pattern) : undefined;
-  const from: SourceOptions['from'] = values['from-beginning'] === true ? 'beginning' : 'latest';
-  const group = typeof values.group === 'string' ? values.group : undefined;
-
-  const abort = new AbortController();
-  let source: Source;
-  if (typeof values.nats === 'string') {
-    source = createNatsSource({
-      url: values.nats,
-      ...(topics.length > 0 && { subjects: topics }),
-      from,
-      ...(group !== undefined && { group }),
-      signal: abort.signal,
-    });
-  } else if (typeof values.amqp === 'string') {
-    if (topics.length > 0 || pattern !== undefined) {
-      throw new UsageError('--topic/--pattern do not apply to --amqp; use --binding PATTERN (default #)', [{ path: '--topic', message: 'use --binding with --amqp' }]);
-    }
-    source = createAmqpSource({
-      url: values.amqp,
-      ...(typeof values.exchange === 'string' && { exchange: values.exchange }),
-      binding: typeof values.binding === 'string' ? values.binding : '#',
-      from,
-      ...(group !== undefined && { group }),
-      signal: abort.signal,
-    });
-  } else {
-    if (topics.length === 0 && pattern === undefined) {
-      throw new UsageError('give --topic T (repeatable) or --pattern REGEX', [{ path: '--topic', message: 'is required (or --pattern)' }]);
-    }
-    source = createKafkaSource({
-      brokers: cliBrokers(values)!,
-      ...(topics.length > 0 && { topics }),
-      ...(pattern !== undefined && { pattern }),
-      from,
-      ...(group !== undefined && { group }),
-      ...(typeof values['producer-properties'] === 'string' && { producerProperties: values['producer-properties'] }),
-      signal: abort.signal,
-    });
+  if (typeof values.amqp === 'string' && (values.topic !== undefined || values.pattern !== undefined)) {
+    throw new UsageError('--topic/--pattern do not apply to --amqp; use --binding PATTERN (default #)', [{ path: '--topic', message: 'use --binding with --amqp' }]);
   }
+  const abort = new AbortController();
+  // Without --group, view shows every message (broadcast: a Kafka group that never commits).
+  const source: Source = openSource({
+    ...sourceFromFlags({ ...values, ...(values.topic !== undefined && { topic: list(values.topic) }) }, { natsSubjects: ['>'] }),
+    signal: abort.signal,
+  });
 
   let seen = 0;
   let shown = 0;
