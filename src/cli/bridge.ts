@@ -6,6 +6,7 @@
  * store drops repeats by id).
  */
 import { subscribe, type SubscribeOptions } from '../consumer/subscribe.js';
+import { UsageError } from '../errors.js';
 import { createRedactor } from '../events/redact.js';
 import { createLogger, rateLimitedWarn } from '../log.js';
 import { createOutbox } from '../outbox/index.js';
@@ -36,6 +37,14 @@ export async function run(argv: string[]): Promise<number> {
   }
   const config = configFromFlags(values);
   const sink = namedSink(config, values.sink);
+  // Otherwise every message would be stored and acknowledged to its source, but never published.
+  if (!config.streaming) {
+    throw new UsageError('streaming is switched off (HERALD_STREAMING=false / streaming: false): nothing would deliver what the bridge consumes', [{ path: 'HERALD_STREAMING', message: 'is false' }]);
+  }
+  if (sink.enabled === false) {
+    const key = `sinks[${config.sinks.indexOf(sink)}].enabled`;
+    throw new UsageError(`sink "${sink.name}" is disabled (${key}: false): nothing would deliver what the bridge consumes`, [{ path: key, message: 'is false' }]);
+  }
   const preferred = typeof values.profile === 'string' ? (getProfile(values.profile).name as ProfileName) : undefined;
   const logger = createLogger({ level: config.logLevel, name: 'herald-bridge' });
   const abort = new AbortController();

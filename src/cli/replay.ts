@@ -21,9 +21,13 @@ const HELP = `usage: herald replay --sink NAME [--config FILE] [--db URL]
 Re-publishes stored events to the configured sink NAME through the outbox (original ids
 kept, so consumers can drop duplicates). --dry-run only counts the matching events.`;
 
+/** RFC 3339: a date-time with its offset (or Z); a bare date means midnight UTC. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2}))?$/;
+
 const isoFlag = (value: unknown, flag: string): string | undefined => {
   if (typeof value !== 'string') return undefined;
-  const ms = Date.parse(value);
+  // Date.parse alone takes "7" for July 2001 and zone-less times in local time.
+  const ms = RFC3339.test(value.trim()) ? Date.parse(value.trim()) : Number.NaN;
   if (Number.isNaN(ms)) throw new UsageError(`${flag} must be an RFC 3339 time such as 2024-05-01T12:00:00Z, got "${value}"`, [{ path: flag, message: 'must be an RFC 3339 time' }]);
   return new Date(ms).toISOString();
 };
@@ -49,9 +53,14 @@ export async function run(argv: string[]): Promise<number> {
   const config = configFromFlags(values);
   const sink = namedSink(config, values.sink);
   const entity = typeof values.entity === 'string' ? parseEntity(values.entity) : undefined;
+  const since = isoFlag(values.since, '--since');
+  const until = isoFlag(values.until, '--until');
+  if (since !== undefined && until !== undefined && since > until) {
+    throw new UsageError(`--since ${since} is after --until ${until}`, [{ path: '--since', message: 'must not be after --until' }]);
+  }
   const filter: ReplayFilter = {
-    ...(isoFlag(values.since, '--since') !== undefined && { since: isoFlag(values.since, '--since')! }),
-    ...(isoFlag(values.until, '--until') !== undefined && { until: isoFlag(values.until, '--until')! }),
+    ...(since !== undefined && { since }),
+    ...(until !== undefined && { until }),
     ...(entity !== undefined && { entityKind: entity.kind, entityIds: [entity.id] }),
     ...(Array.isArray(values.type) && { types: values.type as string[] }),
     ...(Array.isArray(values.severity) && { severities: (values.severity as string[]).map((s) => oneOf(s, SEVERITIES, '--severity')) }),
@@ -60,6 +69,10 @@ export async function run(argv: string[]): Promise<number> {
   const timeoutMs = typeof values.timeout === 'string' ? parseDuration(values.timeout, '--timeout') : 10 * 60_000;
   if (values['dry-run'] !== true && values['no-wait'] !== true && !config.streaming) {
     throw new UsageError('streaming is switched off (HERALD_STREAMING=false / streaming: false): nothing would deliver the replay', [{ path: 'HERALD_STREAMING', message: 'is false' }]);
+  }
+  if (values['dry-run'] !== true && sink.enabled === false) {
+    const key = `sinks[${config.sinks.indexOf(sink)}].enabled`;
+    throw new UsageError(`sink "${sink.name}" is disabled (${key}: false): nothing would deliver the replay`, [{ path: key, message: 'is false' }]);
   }
   const logger = createLogger({ level: config.logLevel, name: 'herald-replay' });
   const store = await openStore(config.store.url, { logger });

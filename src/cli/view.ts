@@ -10,6 +10,7 @@ import { decodeMessage, summarizeDecoded } from '../profiles/decode.js';
 import { getProfile } from '../profiles/index.js';
 import type { DecodedMessage, IncomingMessage, ProfileName } from '../profiles/types.js';
 import { openSource } from '../consumer/subscribe.js';
+import { valueForJson } from '../profiles/bytes.js';
 import type { ReceivedMessage, Source } from '../sources/types.js';
 import { oneOf, parseDuration, parseFlags, parseIntFlag } from './args.js';
 import { parseEntity } from './emit.js';
@@ -48,16 +49,6 @@ export function prettyLine(decoded: DecodedMessage): string {
 
 /** The raw form: key, headers and value as received (text as UTF-8, other bytes as base64). */
 export function rawLine(m: IncomingMessage): string {
-  let value: string | null = null;
-  let encoding: string | undefined;
-  if (m.value !== null) {
-    const text = m.value.toString('utf8');
-    if (Buffer.from(text, 'utf8').equals(m.value)) value = text;
-    else {
-      value = m.value.toString('base64');
-      encoding = 'base64';
-    }
-  }
   return JSON.stringify({
     topic: m.topic,
     ...(m.partition !== undefined && { partition: m.partition }),
@@ -65,8 +56,7 @@ export function rawLine(m: IncomingMessage): string {
     ...(m.timestamp !== undefined && { timestamp: new Date(m.timestamp).toISOString() }),
     key: m.key ?? null,
     headers: m.headers,
-    value,
-    ...(encoding !== undefined && { encoding }),
+    ...valueForJson(m.value),
   });
 }
 

@@ -8,6 +8,7 @@ import type { EventInput, HeraldEvent } from '../events/schema.js';
 import { normalize, partitionKey } from '../events/event.js';
 import { eventProblems } from '../events/validate.js';
 import type { DecodedMessage, EncodeContext, IncomingMessage, OutgoingMessage, Profile } from './types.js';
+import { jsonObject } from './bytes.js';
 
 /** The structured-mode media type, as the Kafka binding writes it. */
 export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=UTF-8';
@@ -136,14 +137,8 @@ function decode(msg: IncomingMessage): DecodedMessage | undefined {
   const ct = headers['content-type']?.toLowerCase();
   const looksStructured = ct?.startsWith('application/cloudevents+json') ?? false;
   if (!looksStructured && msg.value[0] !== 0x7b /* { */) return undefined;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(msg.value.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
-  const d = doc as Record<string, unknown>;
+  const d = jsonObject(msg.value);
+  if (d === undefined) return undefined;
   if (!looksStructured && d.specversion !== '1.0') return undefined;
   let data: unknown;
   let hasData = false;
@@ -157,7 +152,7 @@ function decode(msg: IncomingMessage): DecodedMessage | undefined {
   }
   const event = eventFromAttributes(d, data, hasData, msg.timestamp);
   if (event === undefined) return undefined;
-  return { profile: 'cloudevents', format: 'structured', event, document: doc };
+  return { profile: 'cloudevents', format: 'structured', event, document: d };
 }
 
 function tryJson(bytes: Buffer): unknown {

@@ -9,6 +9,7 @@ import type { EventInput, Severity } from '../events/schema.js';
 import { SEVERITIES } from '../events/schema.js';
 import { PROFILES } from './index.js';
 import type { DecodedMessage, IncomingMessage, Profile, ProfileName } from './types.js';
+import { jsonObject } from './bytes.js';
 
 /**
  * Order of the chain without a preference: the most specific recognisers first. Choria comes
@@ -47,14 +48,8 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim
 /** Any JSON object, shown as an event with a best-effort type. */
 export function decodePlainJson(msg: IncomingMessage): DecodedMessage | undefined {
   if (msg.value === null || msg.value.length === 0) return undefined;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(msg.value.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
-  const d = doc as Record<string, unknown>;
+  const d = jsonObject(msg.value);
+  if (d === undefined) return undefined;
   const type = str(d.type) ?? str(d.event_type) ?? str(d.eventType) ?? str(d.name) ?? str(d.Name) ?? str(d.kind) ?? 'json';
   const rawTime = [d.time, d.timestamp, d.event_time, d.eventTime].find((t) => (typeof t === 'string' && !Number.isNaN(Date.parse(t))) || typeof t === 'number');
   const time = rawTime === undefined
@@ -71,9 +66,9 @@ export function decodePlainJson(msg: IncomingMessage): DecodedMessage | undefine
     ...(subject !== undefined && { subject }),
     ...(message !== undefined && { message }),
     ...(typeof d.id === 'string' && d.id !== '' && { id: d.id.slice(0, 255) }),
-    data: doc,
+    data: d,
   };
-  return { profile: 'json', format: 'json', event: normalize(input), document: doc };
+  return { profile: 'json', format: 'json', event: normalize(input), document: d };
 }
 
 /** One readable line for a decoded message, from its profile's summary when it has one. */

@@ -5,6 +5,7 @@
 import { HeraldError } from '../errors.js';
 import type { OutgoingMessage } from '../profiles/types.js';
 import type { PublishOutcome, Sink } from './types.js';
+import { valueForJson } from '../profiles/bytes.js';
 
 export interface StdoutSinkOptions {
   name: string;
@@ -14,24 +15,13 @@ export interface StdoutSinkOptions {
 
 /** The line written for one message: text values as UTF-8, other bytes as base64. */
 export function messageLine(m: OutgoingMessage): Record<string, unknown> {
-  let value: unknown = null;
-  let encoding: string | undefined;
-  if (m.value !== null) {
-    const text = m.value.toString('utf8');
-    if (Buffer.from(text, 'utf8').equals(m.value)) value = text;
-    else {
-      value = m.value.toString('base64');
-      encoding = 'base64';
-    }
-  }
   return {
     topic: m.topic,
     ...(m.key !== undefined && { key: m.key }),
     ...(m.contentType !== undefined && { contentType: m.contentType }),
     ...(m.ceAttributes !== undefined && { ceAttributes: m.ceAttributes }),
     ...(m.headers !== undefined && { headers: m.headers }),
-    value,
-    ...(encoding !== undefined && { encoding }),
+    ...valueForJson(m.value),
   };
 }
 

@@ -12,6 +12,7 @@ import { buildAmqpOptions, connectAmqp, type BuiltAmqpOptions } from '../sinks/a
 import { DEFAULT_EXCHANGE, headerValueToString } from '../sinks/amqp/mapping.js';
 import { errorMessage, type TlsFiles } from '../transport-url.js';
 import type { ReceivedMessage, Source, SourceOptions } from './types.js';
+import { Inbox, sleep } from './inbox.js';
 
 /** Options of an AMQP source. */
 export interface AmqpSourceOptions extends SourceOptions {
@@ -178,54 +179,5 @@ class AmqpSource implements Source {
     this.conn = undefined;
     if (conn !== undefined) await conn.close().catch(() => undefined);
     this.inbox.end();
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** An unbounded push queue read by one async iterator; end(err) makes the reader throw. */
-class Inbox<T> implements AsyncIterable<T> {
-  private readonly items: T[] = [];
-  private wake: (() => void) | undefined;
-  private ended = false;
-  private error: unknown;
-
-  push(item: T): void {
-    if (this.ended) return;
-    this.items.push(item);
-    this.wake?.();
-  }
-
-  end(err?: unknown): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.error = err;
-    this.wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      const item = this.items.shift();
-      if (item !== undefined) {
-        yield item;
-        continue;
-      }
-      if (this.ended) {
-        if (this.error !== undefined) throw this.error;
-        return;
-      }
-      await new Promise<void>((r) => (this.wake = r));
-      this.wake = undefined;
-    }
   }
 }

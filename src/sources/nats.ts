@@ -22,6 +22,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { buildNatsOptions, connectNats, type BuiltNatsOptions } from '../sinks/nats/connection.js';
 import { errorMessage, type TransportAuthConfig } from '../transport-url.js';
 import type { ReceivedMessage, Source, SourceOptions } from './types.js';
+import { Inbox, sleep } from './inbox.js';
 
 /** Options of a NATS source. */
 export interface NatsSourceOptions extends SourceOptions, TransportAuthConfig {
@@ -261,53 +262,4 @@ export function headersToRecord(h: MsgHdrs | undefined): Record<string, string> 
   if (h === undefined) return out;
   for (const k of h.keys()) out[k] = h.values(k).join(',');
   return out;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** An unbounded push queue read by one async iterator; end(err) makes the reader throw. */
-class Inbox<T> implements AsyncIterable<T> {
-  private readonly items: T[] = [];
-  private wake: (() => void) | undefined;
-  private ended = false;
-  private error: unknown;
-
-  push(item: T): void {
-    if (this.ended) return;
-    this.items.push(item);
-    this.wake?.();
-  }
-
-  end(err?: unknown): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.error = err;
-    this.wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      const item = this.items.shift();
-      if (item !== undefined) {
-        yield item;
-        continue;
-      }
-      if (this.ended) {
-        if (this.error !== undefined) throw this.error;
-        return;
-      }
-      await new Promise<void>((r) => (this.wake = r));
-      this.wake = undefined;
-    }
-  }
 }

@@ -12,6 +12,7 @@ import { errorMessage, type TransportAuthConfig } from '../../transport-url.js';
 import type { PublishOutcome, Sink } from '../types.js';
 import { buildAmqpOptions, connectAmqp, type BuiltAmqpOptions } from './connection.js';
 import { DEFAULT_EXCHANGE, amqpPublishOptions } from './mapping.js';
+import { raceDeadline } from '../deadline.js';
 
 /** Dependencies of an AMQP sink. */
 export interface AmqpSinkDeps {
@@ -191,21 +192,14 @@ class AmqpSink implements Sink {
   }
 
   /** Awaits `p` within the sink's timeout and the caller's signal. */
-  private async bounded<T>(p: Promise<T>, what: string, signal?: AbortSignal): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    const guard = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new HeraldError('TIMEOUT', `${what} took longer than ${this.timeoutMs} ms`)), this.timeoutMs);
-      onAbort = () => reject(new HeraldError('TIMEOUT', `${what} was aborted`));
-      signal?.addEventListener('abort', onAbort, { once: true });
+  private bounded<T>(p: Promise<T>, what: string, signal?: AbortSignal): Promise<T> {
+    return raceDeadline(p, this.timeoutMs, {
+      timeoutMessage: `${what} took longer than ${this.timeoutMs} ms`,
+      abortMessage: `${what} was aborted`,
+      ...(signal !== undefined && { signal }),
     });
-    try {
-      return await Promise.race([p, guard]);
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-    }
   }
+
 
   async close(): Promise<void> {
     if (this.closed) return;

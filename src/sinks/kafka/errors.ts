@@ -7,6 +7,7 @@
 import { HeraldError } from '../../errors.js';
 import { classifyKafkaSecurityError } from './security-errors.js';
 import type { KafkaSecurity } from './security.js';
+import { raceDeadline } from '../deadline.js';
 
 /** Kafka protocol errors after which retrying the same record is pointless. */
 export const PERMANENT_KAFKA_ERRORS = new Set([
@@ -96,25 +97,11 @@ export function isValidTopicName(topic: string): boolean {
 }
 
 /** Runs `op`, rejecting with TIMEOUT after `ms` (the operation itself is left to the caller to cancel). */
-export async function withTimeout<T>(op: Promise<T>, ms: number, what: string, onTimeout?: () => void, signal?: AbortSignal): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let abortListener: (() => void) | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout?.();
-      reject(new HeraldError('TIMEOUT', `no answer from Kafka within ${ms} ms ${what}`));
-    }, ms);
-    if (signal !== undefined) {
-      abortListener = () => reject(new HeraldError('TIMEOUT', `aborted ${what}`, { cause: signal.reason }));
-      if (signal.aborted) abortListener();
-      else signal.addEventListener('abort', abortListener, { once: true });
-    }
+export function withTimeout<T>(op: Promise<T>, ms: number, what: string, onTimeout?: () => void, signal?: AbortSignal): Promise<T> {
+  return raceDeadline(op, ms, {
+    timeoutMessage: `no answer from Kafka within ${ms} ms ${what}`,
+    abortMessage: `aborted ${what}`,
+    ...(onTimeout !== undefined && { onTimeout }),
+    ...(signal !== undefined && { signal }),
   });
-  try {
-    return await Promise.race([op, timeout]);
-  } finally {
-    clearTimeout(timer);
-    if (abortListener !== undefined) signal?.removeEventListener('abort', abortListener);
-    op.catch(() => undefined); // a late rejection after the timeout is not unhandled
-  }
 }

@@ -28,6 +28,7 @@ import {
   natsMessageIds,
   toNatsHeaders,
 } from './mapping.js';
+import { raceDeadline } from '../deadline.js';
 
 /** Dependencies of a NATS sink. */
 export interface NatsSinkDeps {
@@ -256,21 +257,14 @@ class NatsSink implements Sink {
   }
 
   /** Awaits `p` within the sink's timeout and the caller's signal. */
-  private async bounded<T>(p: Promise<T>, what: string, signal?: AbortSignal): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    const guard = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new HeraldError('TIMEOUT', `${what} took longer than ${this.timeoutMs} ms`)), this.timeoutMs + 1000);
-      onAbort = () => reject(new HeraldError('TIMEOUT', `${what} was aborted`));
-      signal?.addEventListener('abort', onAbort, { once: true });
+  private bounded<T>(p: Promise<T>, what: string, signal?: AbortSignal): Promise<T> {
+    return raceDeadline(p, this.timeoutMs + 1000, {
+      timeoutMessage: `${what} took longer than ${this.timeoutMs} ms`,
+      abortMessage: `${what} was aborted`,
+      ...(signal !== undefined && { signal }),
     });
-    try {
-      return await Promise.race([p, guard]);
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
-    }
   }
+
 
   async close(): Promise<void> {
     if (this.closed) return;
