@@ -10,23 +10,13 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI, kafkaBrokers, runCli, uniqueName } from '../helpers/env.js';
+import { runKcat } from '../helpers/kcat.js';
 
 /** Reads the first `count` records of a topic with kcat: key, headers, value (and value length). */
-function kcat(topic: string, count = 1): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kcat', ['-C', '-b', kafkaBrokers(), '-t', topic, '-o', 'beginning', '-c', String(count), '-e', '-f', 'KEY=%k\nHEADERS=%h\nVALUE=%s\nLEN=%S\n--\n'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) reject(new Error(`kcat exited ${code}: ${err}`));
-      else resolve(out);
-    });
-  });
+async function kcat(topic: string, count = 1): Promise<string> {
+  const r = await runKcat(['-C', '-b', kafkaBrokers(), '-t', topic, '-o', 'beginning', '-c', String(count), '-e', '-f', 'KEY=%k\nHEADERS=%h\nVALUE=%s\nLEN=%S\n--\n']);
+  if (r.code !== 0) throw new Error(`kcat exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
 }
 
 /** kcat's `%h` is `name=value,name=value`; our header values hold no commas here. */

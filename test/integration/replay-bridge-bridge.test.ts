@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from 'nats';
 import { CLI, kafkaBrokers, ROOT, runCli, uniqueName } from '../helpers/env.js';
 import { freePort, waitFor } from './outbox-helpers.js';
+import { runKcat } from '../helpers/kcat.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-bridge-'));
 const storeDir = join(dir, 'jetstream');
@@ -101,27 +102,16 @@ async function publishDocs(nc: NatsConnection, run: string, from: number, to: nu
 interface Rec { id: string; type: string; source: string; key: string }
 
 /** Every record of the topic up to its current end (kcat, an independent client); [] while the topic does not exist. */
-function kcatAll(topic: string): Promise<Rec[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kcat', ['-C', '-b', kafkaBrokers(), '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\t%h\n'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) {
-        if (/Unknown topic|UNKNOWN_TOPIC/i.test(err)) return resolve([]);
-        return reject(new Error(`kcat exited ${code}: ${err}`));
-      }
-      const header = (h: string, name: string) => new RegExp(`(?:^|,)${name}=([^,]*)`).exec(h)?.[1] ?? '';
-      resolve(out.split('\n').filter(Boolean).map((line) => {
-        const [key, headers] = line.split('\t') as [string, string | undefined];
-        return { key, id: header(headers ?? '', 'ce_id'), type: header(headers ?? '', 'ce_type'), source: header(headers ?? '', 'ce_source') };
-      }));
-    });
+async function kcatAll(topic: string): Promise<Rec[]> {
+  const r = await runKcat(['-C', '-b', kafkaBrokers(), '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\t%h\n']);
+  if (r.code !== 0) {
+    if (/Unknown topic|UNKNOWN_TOPIC/i.test(r.stderr)) return [];
+    throw new Error(`kcat exited ${r.code}: ${r.stderr}`);
+  }
+  const header = (h: string, name: string) => new RegExp(`(?:^|,)${name}=([^,]*)`).exec(h)?.[1] ?? '';
+  return r.stdout.split('\n').filter(Boolean).map((line) => {
+    const [key, headers] = line.split('\t') as [string, string | undefined];
+    return { key, id: header(headers ?? '', 'ce_id'), type: header(headers ?? '', 'ce_type'), source: header(headers ?? '', 'ce_source') };
   });
 }
 

@@ -5,7 +5,6 @@
  * their original ids, in stored order per key. Also --dry-run and the usage errors.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { createEvent } from '../../src/events/event.js';
 import type { HeraldEvent, Severity } from '../../src/events/index.js';
 import { openStore } from '../../src/store/index.js';
 import { kafkaBrokers, runCli, uniqueName } from '../helpers/env.js';
+import { runKcat } from '../helpers/kcat.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-replay-'));
 const db = `sqlite:${join(dir, 'herald.db')}`;
@@ -57,23 +57,12 @@ function writeConfig(name: string, topic: string, target: { [k: string]: unknown
 interface Record { key: string; partition: number; offset: number; id: string }
 
 /** Every record of the topic from the beginning to its current end, read with kcat. */
-function kcatAll(topic: string): Promise<Record[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kcat', ['-C', '-b', kafkaBrokers(), '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\t%p\t%o\t%h\n'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`kcat exited ${code}: ${err}`));
-      resolve(out.split('\n').filter(Boolean).map((line) => {
-        const [key, partition, offset, headers] = line.split('\t');
-        return { key: key!, partition: Number(partition), offset: Number(offset), id: /(?:^|,)ce_id=([^,]*)/.exec(headers ?? '')?.[1] ?? '' };
-      }));
-    });
+async function kcatAll(topic: string): Promise<Record[]> {
+  const r = await runKcat(['-C', '-b', kafkaBrokers(), '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\t%p\t%o\t%h\n']);
+  if (r.code !== 0) throw new Error(`kcat exited ${r.code}: ${r.stderr}`);
+  return r.stdout.split('\n').filter(Boolean).map((line) => {
+    const [key, partition, offset, headers] = line.split('\t');
+    return { key: key!, partition: Number(partition), offset: Number(offset), id: /(?:^|,)ce_id=([^,]*)/.exec(headers ?? '')?.[1] ?? '' };
   });
 }
 
