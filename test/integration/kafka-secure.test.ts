@@ -25,7 +25,7 @@ import { createLogger } from '../../src/log.js';
 import { KafkaSink } from '../../src/sinks/kafka/sink.js';
 import { kafkaSecurityFromEnv, kafkaSecurityFromProperties, toClientOptions, type KafkaSecurity } from '../../src/sinks/kafka/security.js';
 import { classifyKafkaSecurityError } from '../../src/sinks/kafka/security-errors.js';
-import { runCli, uniqueName, type CliResult } from '../helpers/env.js';
+import { CLI as CLI_PATH, runCli, uniqueName, type CliResult } from '../helpers/env.js';
 
 interface SecuredBroker {
   bootstrap: { saslSsl: string; ssl: string; saslPlaintext: string; mtls: string; plaintext: string };
@@ -360,6 +360,52 @@ describe('the Kafka sink (what serve and the outbox relay use) over SASL_SSL', (
     }
     const c = await run('kcat', ['-b', broker.bootstrap.plaintext, '-C', '-t', topic, '-o', 'beginning', '-c', '1', '-e']);
     assert.equal(c.stdout.trim(), 'sink over SCRAM-SHA-256', c.stderr);
+  });
+
+  it('herald serve with a secured sink (SCRAM-SHA-512 over TLS) delivers through the outbox; its logs hold no secret', { timeout: 120_000 }, async () => {
+    const topic = uniqueName('secure-serve');
+    const props = join(dir, 'serve.properties');
+    writeFileSync(props, [
+      'security.protocol=SASL_SSL', 'sasl.mechanism=SCRAM-SHA-512',
+      `sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="${broker.users.username}" password="${password}";`,
+      `ssl.truststore.location=${broker.caFile}`,
+    ].join('\n') + '\n', { mode: 0o600 });
+    const config = join(dir, 'serve.yaml');
+    writeFileSync(config, [
+      `store: { url: "sqlite:${join(dir, 'serve.db')}" }`,
+      'sinks:',
+      `  - { name: secure, type: kafka, brokers: ["${broker.bootstrap.saslSsl}"], topic: ${topic}, producerProperties: "${props}" }`,
+    ].join('\n') + '\n');
+    const { createServer } = await import('node:net');
+    const port = await new Promise<number>((res) => { const srv = createServer(); srv.listen(0, '127.0.0.1', () => { const a = srv.address() as { port: number }; srv.close(() => res(a.port)); }); });
+    const child = spawn(process.execPath, [CLI_PATH, 'serve', '--config', config, '--port', String(port), '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let logs = '';
+    child.stdout.on('data', (d: Buffer) => (logs += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (logs += d.toString()));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await guard((async () => { for (;;) { try { if ((await fetch(`${base}/healthz`)).ok) return; } catch { /* starting */ } await new Promise((r) => setTimeout(r, 200)); } })(), 'serve start');
+      const events = Array.from({ length: 25 }, (_, i) => ({ source: 'secure-test', type: 'com.example.secured', entity: { kind: 'host', id: `h${i % 3}` }, data: { i } }));
+      const res = await fetch(`${base}/v2/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
+      assert.equal(res.status, 202);
+      const { ids } = (await res.json()) as { ids: string[] };
+      const status = await guard((async () => {
+        for (;;) {
+          const [s] = (await (await fetch(`${base}/v2/sinks`)).json()) as Array<{ delivered: number; pending: number; connected: boolean }>;
+          if (s && s.delivered >= 25 && s.pending === 0) return s;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })(), 'delivery through the outbox', 60_000);
+      assert.equal(status.connected, true);
+      const c = await run('kcat', ['-b', broker.bootstrap.plaintext, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%h\n']);
+      const got = c.stdout.split('\n').filter(Boolean).map((h) => /(?:^|,)ce_id=([^,]*)/.exec(h)?.[1]);
+      assert.deepEqual(new Set(got), new Set(ids));
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('close', r));
+      captured.push(logs);
+    }
+    assert.ok(!logs.includes(password), 'herald serve logged the password');
   });
 
   it('a wrong password: connect rejects with BROKER_AUTH naming mechanism and user, and nothing logs the password', { timeout: 60_000 }, async () => {
