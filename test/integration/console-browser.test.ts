@@ -148,6 +148,8 @@ test('live timeline, filters, details, board and a failing sink', { skip: browse
   await page.locator('.sink[data-sink="main"].failing .last-error').waitFor({ timeout: 60_000 });
   assert.equal((await sink.locator('.badge').textContent())?.trim(), 'failing');
   assert.ok(((await sink.locator('.last-error .text').textContent()) ?? '').length > 0);
+  // The panel samples every few seconds: the first failing sample may predate the posts above.
+  await page.waitForFunction(`Number(document.querySelector('.sink[data-sink="main"] .stat dd')?.textContent) > 0`, undefined, { timeout: 30_000 }).catch(() => undefined);
   const pending = Number(await sink.locator('.stat', { hasText: 'pending' }).first().locator('dd').textContent());
   assert.ok(pending > 0, `outbox lag shown (pending ${pending})`);
   assert.ok(await sink.locator('svg.spark').count() >= 2);

@@ -13,21 +13,21 @@ import { loadConfig } from '../../src/config/index.js';
 import type { SinkStatus } from '../../src/sinks/types.js';
 import { pgUrl, uniqueName } from '../helpers/env.js';
 import { startConsoleServer, type ConsoleServer } from './console-harness.js';
+import { outboxFactory } from '../../src/outbox/index.js';
 
 const READ = 'read-token-for-console';
 const WRITE = 'write-token-for-console';
 
 let dir: string;
 let srv: ConsoleServer;
-const failing: SinkStatus = {
-  name: 'main', type: 'kafka', profile: 'cloudevents', enabled: true, connected: false, pending: 3, parked: 0,
-  delivered: 0, failed: 2, retries: 4, oldestPendingAgeSeconds: 12, lastError: 'connect ECONNREFUSED 127.0.0.1:1', lastErrorAt: new Date().toISOString(),
-};
-
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'herald-console-sse-'));
-  const config = loadConfig({ env: {}, overrides: { server: { host: '127.0.0.1', port: 0 }, store: { url: `sqlite:${join(dir, 'herald.db')}` }, auth: { apiTokens: [WRITE], readTokens: [READ] } } });
-  srv = await startConsoleServer(config, { sinks: { status: async () => [failing] } });
+  // A real sink that cannot connect (nothing listens on port 1): the panel shows it failing.
+  const config = loadConfig({ env: {}, overrides: {
+    server: { host: '127.0.0.1', port: 0 }, store: { url: `sqlite:${join(dir, 'herald.db')}` }, auth: { apiTokens: [WRITE], readTokens: [READ] },
+    sinks: [{ name: 'main', type: 'kafka', brokers: ['127.0.0.1:1'], timeoutMs: 1000 }],
+  } });
+  srv = await startConsoleServer(config, { outbox: outboxFactory });
 });
 after(async () => {
   await srv?.close();
@@ -98,18 +98,21 @@ test('the live feed sends the board, state changes and sink status', async () =>
       putDone = true;
       void put('live-a', 'RUNNING', { runNumber: 42 });
     }
-    return m.some((x) => x.event === 'entity');
+    // Done once the state change arrived and the sink has reported its failure.
+    return m.some((x) => x.event === 'entity') && m.some((x) => x.event === 'sinks' && (JSON.parse(x.data) as SinkStatus[])[0]?.lastError != null);
   });
   const got = await reading;
   ac.abort();
   const board = JSON.parse(got.find((m) => m.event === 'entities')!.data) as Array<{ id: string; state: string }>;
   assert.equal(board.find((e) => e.id === 'live-a')?.state, 'CONFIGURED');
-  const sinks = JSON.parse(got.find((m) => m.event === 'sinks')!.data) as SinkStatus[];
-  assert.equal(sinks[0]?.lastError, failing.lastError);
+  const sinks = JSON.parse(got.filter((m) => m.event === 'sinks').at(-1)!.data) as SinkStatus[];
+  assert.equal(sinks[0]?.name, 'main');
+  assert.equal(sinks[0]?.connected, false);
+  assert.match(sinks[0]?.lastError ?? '', /127\.0\.0\.1:1/);
   // The recent samples come first, so a console opened now starts with filled charts.
   const history = JSON.parse(got.find((m) => m.event === 'sinks-history')!.data) as Record<string, Array<{ t: number; pending: number }>>;
   assert.ok((history.main?.length ?? 0) >= 1);
-  assert.equal(history.main?.at(-1)?.pending, failing.pending);
+  assert.equal(typeof history.main?.at(-1)?.pending, 'number');
   const change = JSON.parse(got.find((m) => m.event === 'entity')!.data) as { id: string; state: string; previous: string; attributes: { runNumber?: number } };
   assert.deepEqual([change.id, change.state, change.previous, change.attributes.runNumber], ['live-a', 'RUNNING', 'CONFIGURED', 42]);
 });
