@@ -25,8 +25,12 @@ export const leasesMigration: Migration = {
       .addColumn('until_ms', 'bigint', (c) => c.notNull())
       .addPrimaryKeyConstraint('herald_outbox_members_pk', ['sink', 'member'])
       .execute();
+    // Answers "is any entry of this sink waiting for a retry?" without scanning the backlog.
+    await db.schema.createIndex('herald_outbox_due').ifNotExists().on('herald_outbox')
+      .columns(['sink', 'status', 'next_attempt_ms']).execute();
   },
   async down(db: AnyDb) {
+    await db.schema.dropIndex('herald_outbox_due').ifExists().execute();
     await db.schema.dropTable('herald_outbox_members').ifExists().execute();
     await db.schema.dropTable('herald_outbox_leases').ifExists().execute();
   },

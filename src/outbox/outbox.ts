@@ -3,6 +3,7 @@
  * store writes an entry per event and sink in the event's own transaction (store.append);
  * this module delivers them. `createOutbox` is the factory `startService` takes.
  */
+import { sql } from 'kysely';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
@@ -183,6 +184,15 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
       : 'streaming is on but no sink is configured: events are stored only');
   }
 
+  // PostgreSQL plans the claim query from table statistics; a backlog that grew faster than
+  // autovacuum's analyze would be planned as a one-row table (nested loops over every entry).
+  const analyzer = store.dialect === 'postgres' && relays.length > 0
+    ? setInterval(() => {
+      void sql`analyze herald_outbox`.execute(db).catch((err: unknown) => logger.debug({ err: String(err) }, 'analyze herald_outbox failed'));
+    }, 60_000)
+    : undefined;
+  analyzer?.unref();
+
   const housekeeping: Housekeeping | undefined = options.housekeeping === false || config.retention === undefined
     ? undefined
     : startHousekeeping({ store, retentionDays: config.retention.days, logger });
@@ -218,6 +228,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     },
     close() {
       closing ??= (async () => {
+        clearInterval(analyzer);
         await housekeeping?.close();
         await Promise.all(relays.map((r) => r.close()));
       })();

@@ -53,17 +53,25 @@ export async function fetchBatch(db: OutboxDb, o: FetchOptions): Promise<OutboxE
     : o.slots.length === 0
       ? sql`and 1 = 0`
       : sql`and ${slotExpression(o.slotCount)} in (${sql.join(o.slots.map((s) => sql.lit(s)))})`;
+  // The per-key guard is only needed while some entry waits for a retry; in the normal case
+  // skipping it keeps the claim an index range scan however large the backlog is.
+  const waiting = await db.selectFrom('herald_outbox').select('seq')
+    .where('sink', '=', o.sink).where('status', '=', 'pending').where('next_attempt_ms', '>', o.now)
+    .limit(1).executeTakeFirst();
+  const keyGuard = waiting === undefined
+    ? sql``
+    : sql`and not exists (
+        select 1 from herald_outbox b
+        where b.sink = o.sink and b.partition_key = o.partition_key and b.status = 'pending'
+          and b.seq < o.seq and b.next_attempt_ms > ${o.now}
+      )`;
   const result = await sql<FetchRow>`
     select o.seq, o.event_id, o.partition_key, o.attempts, o.created_ms, e.doc
     from herald_outbox o
     left join herald_events e on e.seq = o.event_seq
     where o.sink = ${o.sink} and o.status = 'pending' and o.next_attempt_ms <= ${o.now}
       ${slotFilter}
-      and not exists (
-        select 1 from herald_outbox b
-        where b.sink = o.sink and b.partition_key = o.partition_key and b.status = 'pending'
-          and b.seq < o.seq and b.next_attempt_ms > ${o.now}
-      )
+      ${keyGuard}
     order by o.seq
     limit ${o.limit}`.execute(db);
   return result.rows.map((r) => ({

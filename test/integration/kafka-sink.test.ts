@@ -61,6 +61,27 @@ describe('KafkaSink', () => {
     assert.deepEqual(b!.headers, { ce_id: 'e2' });
   });
 
+  it('overlapping publish() calls are all acknowledged, in call order per key (the idempotent producer never sees two sends at once)', async () => {
+    const topic = uniqueName('sink-concurrent');
+    await ensureTopics(brokers(), [{ topic, partitions: 3 }], { create: true });
+    const calls = 20;
+    const perCall = 50;
+    const results = await Promise.all(Array.from({ length: calls }, (_, c) => sink.publish(
+      Array.from({ length: perCall }, (_, i) => ({ eventId: `c${c}-${i}`, topic, key: `k${i % 5}`, value: Buffer.from(`${c}:${i}`) })),
+    )));
+    assert.equal(results.length, calls);
+    for (const outcomes of results) assert.deepEqual(outcomes, Array.from({ length: perCall }, () => ({ ok: true })));
+    const got = await readN(topic, calls * perCall);
+    // Per key, the order is the order of the calls, then the order within a call.
+    const byKey = new Map<string, number[]>();
+    for (const m of got) {
+      const [c, i] = m.value!.toString().split(':').map(Number) as [number, number];
+      byKey.set(m.key!, [...(byKey.get(m.key!) ?? []), c * perCall + i]);
+    }
+    for (const [key, seqs] of byKey) assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), `order of key ${key}`);
+    assert.equal(new Set(got.map((m) => m.value!.toString())).size, calls * perCall, 'no duplicates');
+  });
+
   it('keeps the order of records with the same key within a batch', async () => {
     const topic = uniqueName('sink-order');
     await ensureTopics(brokers(), [{ topic, partitions: 3 }], { create: true });

@@ -55,6 +55,9 @@ export class KafkaSink implements Sink {
   readonly #topics: TopicSpec[];
   readonly #createTopics: boolean;
   #producer: Producer<Buffer, Buffer, Buffer, Buffer> | undefined;
+  #waiting: Array<{ messages: readonly OutgoingMessage[]; signal?: AbortSignal; resolve: (o: PublishOutcome[]) => void; reject: (e: unknown) => void }> = [];
+  /** The running pump, while calls wait or a send is in flight. */
+  #pumped: Promise<void> | undefined;
   #connected = false;
   #closed = false;
   #topicsChecked = false;
@@ -135,8 +138,55 @@ export class KafkaSink implements Sink {
     }
   }
 
-  async publish(messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<PublishOutcome[]> {
-    if (messages.length === 0) return [];
+  /**
+   * Publishes in call order. Calls made while a send is in flight wait and then go out together
+   * as one send: the idempotent producer must never have two sends overlapping (the broker
+   * answers OUT_OF_ORDER_SEQUENCE_NUMBER), and coalescing keeps concurrent callers (many
+   * emit() calls of a service) at batch speed rather than one round trip each.
+   */
+  publish(messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<PublishOutcome[]> {
+    if (messages.length === 0) return Promise.resolve([]);
+    return new Promise<PublishOutcome[]>((resolve, reject) => {
+      this.#waiting.push({ messages, resolve, reject, ...(signal !== undefined && { signal }) });
+      this.#kick();
+    });
+  }
+
+  /** Starts the pump unless it runs; a call that arrived while it was finishing starts it again. */
+  #kick(): void {
+    if (this.#pumped !== undefined) return;
+    this.#pumped = this.#pump().finally(() => {
+      this.#pumped = undefined;
+      if (this.#waiting.length > 0) this.#kick();
+    });
+  }
+
+  async #pump(): Promise<void> {
+    // Yield once so calls made in the same tick join the first send.
+    await Promise.resolve();
+    while (this.#waiting.length > 0) {
+      const jobs = this.#waiting.splice(0).filter((job) => {
+        if (!job.signal?.aborted) return true;
+        job.reject(new HeraldError('TIMEOUT', `publishing ${this.#where} was aborted before it was sent`));
+        return false;
+      });
+      if (jobs.length === 0) continue;
+      // One caller: its own signal bounds the send; several: each send is bounded by timeoutMs.
+      const signal = jobs.length === 1 ? jobs[0]!.signal : undefined;
+      try {
+        const outcomes = await this.#publishNow(jobs.flatMap((j) => j.messages), signal);
+        let at = 0;
+        for (const job of jobs) {
+          job.resolve(outcomes.slice(at, at + job.messages.length));
+          at += job.messages.length;
+        }
+      } catch (err) {
+        for (const job of jobs) job.reject(err);
+      }
+    }
+  }
+
+  async #publishNow(messages: readonly OutgoingMessage[], signal?: AbortSignal): Promise<PublishOutcome[]> {
     const outcomes: (PublishOutcome | undefined)[] = messages.map((m) =>
       isValidTopicName(m.topic)
         ? undefined
@@ -212,6 +262,7 @@ export class KafkaSink implements Sink {
     if (this.#closed) return;
     this.#closed = true;
     // Flush: wait for what is in flight (each bounded by its own timeout), then disconnect.
+    await this.#pumped;
     await Promise.allSettled([...this.#inflight]);
     const p = this.#producer;
     this.#producer = undefined;
