@@ -22,6 +22,7 @@ import { createValueRedactor } from '../events/redact.js';
 import { SEVERITIES, type HeraldEvent, type Severity } from '../events/schema.js';
 import { stableMessageId } from './aliecs.js';
 import type { DecodedMessage, EncodeContext, IncomingMessage, OutgoingMessage, Profile } from './types.js';
+import { jsonObject } from './bytes.js';
 
 /** Envelope names the stream carries: events and resource snapshots. */
 export const ASSISTED_NAMES = ['Event', 'ClusterState', 'HostState', 'InfraEnv'] as const;
@@ -199,12 +200,7 @@ function eventFromSnapshot(name: Exclude<AssistedName, 'Event'>, p: Record<strin
 /** Recognises an envelope in either capitalisation; undefined when the value is not one. */
 export function decodeAssisted(msg: IncomingMessage): DecodedMessage | undefined {
   if (msg.value === null || msg.value.length === 0) return undefined;
-  let o: Record<string, unknown> | undefined;
-  try {
-    o = asRecord(JSON.parse(msg.value.toString('utf8')));
-  } catch {
-    return undefined;
-  }
+  const o = jsonObject(msg.value);
   if (!o) return undefined;
   const capitalized = typeof o.Name === 'string';
   const name = capitalized ? o.Name : o.name;

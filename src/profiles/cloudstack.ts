@@ -17,6 +17,7 @@ import { HeraldError, ValidationError, type FieldProblem } from '../errors.js';
 import { ENTITY_KIND_PATTERN, type HeraldEvent } from '../events/schema.js';
 import { stableMessageId } from './aliecs.js';
 import type { DecodedMessage, EncodeContext, IncomingMessage, OutgoingMessage, Profile } from './types.js';
+import { jsonObject } from './bytes.js';
 
 /** CloudStack's event categories, each with its own flat field set. */
 export const CLOUDSTACK_CATEGORIES = ['ActionEvent', 'AlertEvent', 'UsageEvent', 'ResourceStateEvent'] as const;
@@ -186,12 +187,7 @@ const KIND = new RegExp(ENTITY_KIND_PATTERN);
  */
 export function decodeCloudStack(msg: IncomingMessage): DecodedMessage | undefined {
   if (msg.value === null || msg.value.length === 0) return undefined;
-  let o: Record<string, unknown> | undefined;
-  try {
-    o = asRecord(JSON.parse(msg.value.toString('utf8')));
-  } catch {
-    return undefined;
-  }
+  const o = jsonObject(msg.value);
   if (!o || typeof o.eventDateTime !== 'string' || !Object.values(o).every(isScalar)) return undefined;
   const routed = ROUTING.exec(msg.topic);
   const category = (routed?.[2] as CloudStackCategory | undefined) ?? detectCloudStackCategory(o);

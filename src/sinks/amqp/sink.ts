@@ -200,7 +200,6 @@ class AmqpSink implements Sink {
     });
   }
 
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -265,7 +265,6 @@ class NatsSink implements Sink {
     });
   }
 
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
