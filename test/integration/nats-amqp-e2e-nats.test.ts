@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as natsConnect, type NatsConnection } from 'nats';
 import { natsUrl, uniqueName } from '../helpers/env.js';
 import { checkDelivery, freePort, postEvents, sinkStatus, startServe, startTestService, waitFor, type Received } from './outbox-helpers.js';
+import { OwnNatsServer } from '../helpers/nats-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-nats-e2e-'));
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -25,34 +26,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The test's own nats-server (JetStream, store in `storeDir`) on `port`. */
-class OwnNats {
-  private proc: ChildProcess | undefined;
-  constructor(readonly port: number, private readonly storeDir: string) {}
-  get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
-  }
-  async start(): Promise<void> {
-    const p = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: 'ignore' });
-    this.proc = p;
-    await waitFor('nats-server to accept connections', async () => {
-      if (p.exitCode !== null) throw new Error(`nats-server exited with ${p.exitCode}`);
-      try {
-        const nc = await natsConnect({ servers: this.url, timeout: 500, reconnect: false });
-        await nc.close();
-        return true;
-      } catch {
-        return false;
-      }
-    }, 20_000);
-  }
-  async kill(): Promise<void> {
-    const p = this.proc;
-    this.proc = undefined;
-    if (p === undefined || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGKILL');
-    await exited;
+/** The test's own nats-server (JetStream, store in `storeDir`) on `port`; kill() is kill -9. */
+class OwnNats extends OwnNatsServer {
+  kill(): Promise<void> {
+    return this.stop('SIGKILL');
   }
 }
 

@@ -18,9 +18,15 @@ import { isHeraldError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import type { OutgoingMessage } from '../../src/profiles/types.js';
 import type { PublishOutcome } from '../../src/sinks/types.js';
+import { freePort, OwnNatsServer } from '../helpers/nats-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-nats-restart-'));
-let server: ChildProcess | undefined;
+let own: OwnNatsServer | undefined;
+const startServer = async (port: number): Promise<void> => {
+  own ??= new OwnNatsServer(port, dir);
+  await own.start();
+};
+const stopServer = async (signal: NodeJS.Signals): Promise<void> => own?.stop(signal);
 const cleanups: (() => Promise<unknown>)[] = [];
 
 after(async () => {
@@ -29,43 +35,9 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = tcpConnect({ host: '127.0.0.1', port });
-    sock.once('connect', () => { sock.destroy(); resolve(true); });
-    sock.once('error', () => resolve(false));
-  });
-}
 
-async function startServer(port: number): Promise<void> {
-  server = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if (server.exitCode !== null) throw new Error(`nats-server exited with ${server.exitCode}`);
-    if (await portOpen(port)) return;
-    await sleep(100);
-  }
-  throw new Error('nats-server did not open its port');
-}
 
-async function stopServer(signal: NodeJS.Signals): Promise<void> {
-  const s = server;
-  server = undefined;
-  if (s === undefined || s.exitCode !== null || s.signalCode !== null) return;
-  const exited = new Promise((r) => s.once('exit', r));
-  s.kill(signal);
-  await exited;
-}
 
 const event = (i: number): OutgoingMessage => ({ eventId: `restart-${i}`, topic: 'rs.events', value: Buffer.from(String(i)), contentType: 'text/plain' });
 

@@ -18,10 +18,17 @@ import { connect, type NatsConnection } from 'nats';
 import { CLI, kafkaBrokers, ROOT, runCli, uniqueName } from '../helpers/env.js';
 import { freePort, waitFor } from './outbox-helpers.js';
 import { runKcat } from '../helpers/kcat.js';
+import { OwnNatsServer } from '../helpers/nats-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-bridge-'));
 const storeDir = join(dir, 'jetstream');
-let server: ChildProcess | undefined;
+let own: OwnNatsServer | undefined;
+const startServer = async (port: number): Promise<void> => {
+  own ??= new OwnNatsServer(port, storeDir);
+  await own.start();
+};
+/** kill -9 and wait until it is gone. */
+const stopServer = async (): Promise<void> => own?.stop('SIGKILL');
 let bridge: ChildProcess | undefined;
 const connections: NatsConnection[] = [];
 
@@ -36,33 +43,9 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = tcpConnect({ host: '127.0.0.1', port });
-    sock.once('connect', () => { sock.destroy(); resolve(true); });
-    sock.once('error', () => resolve(false));
-  });
-}
 
-async function startServer(port: number): Promise<void> {
-  server = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if (server.exitCode !== null) throw new Error(`nats-server exited with ${server.exitCode}`);
-    if (await portOpen(port)) return;
-    await sleep(100);
-  }
-  throw new Error('nats-server did not open its port');
-}
 
 /** kill -9 (the default) and wait until it is gone. */
-async function stopServer(): Promise<void> {
-  const s = server;
-  server = undefined;
-  if (s === undefined || s.exitCode !== null || s.signalCode !== null) return;
-  const exited = new Promise((r) => s.once('exit', r));
-  s.kill('SIGKILL');
-  await exited;
-}
 
 async function natsConnect(url: string): Promise<NatsConnection> {
   const nc = await connect({ servers: url, reconnect: false, timeout: 5000 });

@@ -1,0 +1,58 @@
+/**
+ * A nats-server of the test's own (JetStream, store in a temp dir, a free port), for tests that
+ * kill and restart the server: the shared one on 4222 is never stopped.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect as tcpConnect, createServer } from 'node:net';
+
+/** A free loopback port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = tcpConnect({ host: '127.0.0.1', port });
+    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+export class OwnNatsServer {
+  private proc: ChildProcess | undefined;
+
+  constructor(readonly port: number, private readonly storeDir: string) {}
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts it (again, with the same store) and waits until it accepts connections. */
+  async start(): Promise<void> {
+    const p = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: 'ignore' });
+    this.proc = p;
+    for (let i = 0; i < 200; i++) {
+      if (p.exitCode !== null) throw new Error(`nats-server exited with ${p.exitCode}`);
+      if (await portOpen(this.port)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`nats-server did not open port ${this.port}`);
+  }
+
+  /** Stops it with `signal` (kill -9 by default) and waits until it is gone. */
+  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const p = this.proc;
+    this.proc = undefined;
+    if (p === undefined || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill(signal);
+    await exited;
+  }
+}
