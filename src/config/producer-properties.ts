@@ -25,6 +25,8 @@ export interface KafkaClientSettings {
   compression?: KafkaCompression;
   lingerMs?: number;
   batchSize?: number;
+  /** `max.request.size`: the most bytes of records one produce request carries (Java's default 1 MiB). */
+  maxRequestBytes?: number;
   requestTimeoutMs?: number;
   idempotent?: boolean;
   /** TLS/SASL settings (validated; secrets wrapped so they never print). */
@@ -150,6 +152,9 @@ export function producerSettingsFromProperties(props: Map<string, string>, origi
         break;
       case 'batch.size':
         settings.batchSize = int(key, value, 0);
+        break;
+      case 'max.request.size':
+        settings.maxRequestBytes = int(key, value, 1024);
         break;
       case 'request.timeout.ms':
         settings.requestTimeoutMs = int(key, value, 1);

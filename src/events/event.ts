@@ -26,21 +26,22 @@ export function normalize(input: EventInput, options: CreateEventOptions = {}): 
   const entity = input.entity ?? (input.entitykind !== undefined && input.entityid !== undefined
     ? { kind: input.entitykind, id: input.entityid }
     : undefined);
-  const event: HeraldEvent = {
+  // Assigned one by one rather than with conditional spreads: this runs for every event.
+  const event: { -readonly [K in keyof HeraldEvent]: HeraldEvent[K] } = {
     specversion: '1.0',
     id: input.id ?? (options.newId ?? randomUUID)(),
     source: input.source,
     type: input.type,
     time: input.time !== undefined ? new Date(input.time).toISOString() : (options.now?.() ?? new Date()).toISOString(),
     severity: input.severity ?? 'info',
-    ...(input.subject !== undefined && { subject: input.subject }),
-    ...(entity !== undefined && { entity: { kind: entity.kind, id: entity.id } }),
-    ...(input.partitionkey !== undefined && { partitionkey: input.partitionkey }),
-    ...(input.message !== undefined && { message: input.message }),
-    ...(input.datacontenttype !== undefined && { datacontenttype: input.datacontenttype }),
-    ...(input.dataschema !== undefined && { dataschema: input.dataschema }),
-    ...(input.data !== undefined && { data: input.data }),
   };
+  if (input.subject !== undefined) event.subject = input.subject;
+  if (entity !== undefined) event.entity = { kind: entity.kind, id: entity.id };
+  if (input.partitionkey !== undefined) event.partitionkey = input.partitionkey;
+  if (input.message !== undefined) event.message = input.message;
+  if (input.datacontenttype !== undefined) event.datacontenttype = input.datacontenttype;
+  if (input.dataschema !== undefined) event.dataschema = input.dataschema;
+  if (input.data !== undefined) event.data = input.data;
   return Object.freeze(event);
 }
 

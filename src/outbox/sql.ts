@@ -33,7 +33,7 @@ export interface FetchOptions {
   slotCount: number;
 }
 
-interface FetchRow {
+export interface FetchRow {
   seq: number | string;
   event_id: string;
   partition_key: string | null;
@@ -42,38 +42,46 @@ interface FetchRow {
   doc: string | null;
 }
 
-/**
- * The next entries to send, in seq order: pending, due, in our slots, and not behind an
- * earlier entry of the same key that is waiting for its retry (that is what keeps per-key
- * order while retrying). Parked entries do not block anything.
- */
-export async function fetchBatch(db: OutboxDb, o: FetchOptions): Promise<OutboxEntry[]> {
+/** The claim of fetchBatch; `keyGuard` adds the per-key check needed while an entry waits for a retry. */
+export function claimQuery(o: FetchOptions, keyGuard: boolean): RawBuilder<FetchRow> {
   const slotFilter = o.slots === undefined
     ? sql``
     : o.slots.length === 0
       ? sql`and 1 = 0`
       : sql`and ${slotExpression(o.slotCount)} in (${sql.join(o.slots.map((s) => sql.lit(s)))})`;
-  // The per-key guard is only needed while some entry waits for a retry; in the normal case
-  // skipping it keeps the claim an index range scan however large the backlog is.
-  const waiting = await db.selectFrom('herald_outbox').select('seq')
-    .where('sink', '=', o.sink).where('status', '=', 'pending').where('next_attempt_ms', '>', o.now)
-    .limit(1).executeTakeFirst();
-  const keyGuard = waiting === undefined
+  const guard = !keyGuard
     ? sql``
     : sql`and not exists (
         select 1 from herald_outbox b
         where b.sink = o.sink and b.partition_key = o.partition_key and b.status = 'pending'
           and b.seq < o.seq and b.next_attempt_ms > ${o.now}
       )`;
-  const result = await sql<FetchRow>`
+  // `+next_attempt_ms` keeps the due-time index out of this plan: walking
+  // (sink, status, seq) yields the oldest entries already in order, where the due-time index
+  // would make the database sort every due entry of the backlog for each batch.
+  return sql<FetchRow>`
     select o.seq, o.event_id, o.partition_key, o.attempts, o.created_ms, e.doc
     from herald_outbox o
     left join herald_events e on e.seq = o.event_seq
-    where o.sink = ${o.sink} and o.status = 'pending' and o.next_attempt_ms <= ${o.now}
+    where o.sink = ${o.sink} and o.status = 'pending' and +o.next_attempt_ms <= ${o.now}
       ${slotFilter}
-      ${keyGuard}
+      ${guard}
     order by o.seq
-    limit ${o.limit}`.execute(db);
+    limit ${o.limit}`;
+}
+
+/**
+ * The next entries to send, in seq order: pending, due, in our slots, and not behind an
+ * earlier entry of the same key that is waiting for its retry (that is what keeps per-key
+ * order while retrying). Parked entries do not block anything.
+ */
+export async function fetchBatch(db: OutboxDb, o: FetchOptions): Promise<OutboxEntry[]> {
+  // The per-key guard is only needed while some entry waits for a retry; in the normal case
+  // skipping it keeps the claim an index range scan however large the backlog is.
+  const waiting = await db.selectFrom('herald_outbox').select('seq')
+    .where('sink', '=', o.sink).where('status', '=', 'pending').where('next_attempt_ms', '>', o.now)
+    .limit(1).executeTakeFirst();
+  const result = await claimQuery(o, waiting !== undefined).execute(db);
   return result.rows.map((r) => ({
     seq: Number(r.seq),
     eventId: r.event_id,

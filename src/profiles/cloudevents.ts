@@ -33,11 +33,14 @@ function dataBytes(event: HeraldEvent): Buffer | undefined {
 
 /** CloudEvents attributes of an event (everything except data), all as strings. */
 export function ceAttributes(event: HeraldEvent): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of SIMPLE_ATTRIBUTES) {
-    const v = event[name];
-    if (v !== undefined) out[name] = String(v);
-  }
+  // Written out rather than looped over SIMPLE_ATTRIBUTES: this runs once per published event,
+  // and a fixed-shape object literal is several times cheaper for V8 than keyed assignment.
+  const out: Record<string, string> = { id: event.id, source: event.source, specversion: event.specversion, type: event.type, time: event.time };
+  if (event.subject !== undefined) out.subject = event.subject;
+  if (event.dataschema !== undefined) out.dataschema = event.dataschema;
+  if (event.severity !== undefined) out.severity = event.severity;
+  if (event.partitionkey !== undefined) out.partitionkey = event.partitionkey;
+  if (event.message !== undefined) out.message = event.message;
   if (event.entity !== undefined) {
     out.entitykind = event.entity.kind;
     out.entityid = event.entity.id;
@@ -62,13 +65,15 @@ export function toStructured(event: HeraldEvent): Record<string, unknown> {
 function encode(event: HeraldEvent, ctx: EncodeContext): OutgoingMessage[] {
   const key = partitionKey(event);
   const structured = ctx.transport === 'nats' || ctx.mode === 'structured';
-  const base = { eventId: event.id, topic: ctx.topic, ...(key !== undefined && { key }) };
-  if (structured) {
-    return [{ ...base, value: Buffer.from(JSON.stringify(toStructured(event)), 'utf8'), contentType: STRUCTURED_CONTENT_TYPE }];
+  const msg: OutgoingMessage = structured
+    ? { eventId: event.id, topic: ctx.topic, value: Buffer.from(JSON.stringify(toStructured(event)), 'utf8'), contentType: STRUCTURED_CONTENT_TYPE }
+    : { eventId: event.id, topic: ctx.topic, value: dataBytes(event) ?? null, ceAttributes: ceAttributes(event) };
+  if (key !== undefined) msg.key = key;
+  if (!structured) {
+    const contentType = event.datacontenttype ?? (msg.value !== null ? JSON_CONTENT_TYPE : undefined);
+    if (contentType !== undefined) msg.contentType = contentType;
   }
-  const value = dataBytes(event) ?? null;
-  const contentType = event.datacontenttype ?? (value !== null ? JSON_CONTENT_TYPE : undefined);
-  return [{ ...base, value, ...(contentType !== undefined && { contentType }), ceAttributes: ceAttributes(event) }];
+  return [msg];
 }
 
 const lower = (headers: Record<string, string>): Record<string, string> => {

@@ -9,7 +9,7 @@ import type { HeraldEvent } from '../events/schema.js';
 import { sinkAccepts } from '../outbox/filter.js';
 import { getProfile } from '../profiles/index.js';
 import type { Sink } from '../sinks/types.js';
-import { encodeContext, encodeForSink } from './encode.js';
+import { encodeAllForSink, encodeContext } from './encode.js';
 import type { Dispatcher, DispatcherContext } from './types.js';
 
 interface Entry {
@@ -39,7 +39,7 @@ export class DirectDispatcher implements Dispatcher {
 
   async #deliver(entry: Entry, events: readonly HeraldEvent[]): Promise<void> {
     const fallback = ownTopic(entry.sink);
-    const messages = events.filter((e) => sinkAccepts(entry.config, e)).flatMap((e) => encodeForSink(entry.config, e, fallback));
+    const messages = encodeAllForSink(entry.config, events.filter((e) => sinkAccepts(entry.config, e)), fallback);
     if (!entry.started) {
       // Profiles may announce themselves once per run (aliecs: the empty active list).
       const profile = getProfile(entry.config.profile ?? 'cloudevents');

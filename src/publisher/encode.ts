@@ -24,5 +24,14 @@ export function encodeContext(config: Readonly<SinkConfig>, fallbackTopic?: stri
 
 /** The messages one event becomes on one sink (zero when its profile does not carry the event). */
 export function encodeForSink(config: Readonly<SinkConfig>, event: HeraldEvent, fallbackTopic?: string): OutgoingMessage[] {
-  return getProfile(config.profile ?? 'cloudevents', `sinks.${config.name}.profile`).encode(event, encodeContext(config, fallbackTopic));
+  return encodeAllForSink(config, [event], fallbackTopic);
+}
+
+/** The messages a batch of events becomes on one sink, in order (profile and context looked up once). */
+export function encodeAllForSink(config: Readonly<SinkConfig>, events: readonly HeraldEvent[], fallbackTopic?: string): OutgoingMessage[] {
+  const profile = getProfile(config.profile ?? 'cloudevents', `sinks.${config.name}.profile`);
+  const ctx = encodeContext(config, fallbackTopic);
+  const out: OutgoingMessage[] = [];
+  for (const event of events) for (const m of profile.encode(event, ctx)) out.push(m);
+  return out;
 }

@@ -8,7 +8,7 @@
  * ```
  */
 import { HeraldError, ValidationError } from '../errors.js';
-import { createEvent } from '../events/event.js';
+import { createEvent, normalize } from '../events/event.js';
 import type { EventInput, HeraldEvent } from '../events/schema.js';
 import { batchProblems } from '../events/validate.js';
 import { silentLogger } from '../log.js';
@@ -35,10 +35,6 @@ async function durableDispatcher(ctx: DispatcherContext, durable: NonNullable<Pu
   return factory({ ...ctx, durable });
 }
 
-/** Events already created keep their id and time: re-validating them must not assign new ones. */
-function toEvent(input: EventInput | HeraldEvent): HeraldEvent {
-  return createEvent(input);
-}
 
 /** Creates a publisher. Nothing connects until the first emit(). */
 export function createPublisher(options: PublisherOptions): Publisher {
@@ -66,7 +62,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
       const first = problems[0]!;
       throw new ValidationError(`invalid event${inputs.length > 1 ? 's' : ''}: ${first.path} ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, problems);
     }
-    const events = inputs.map(toEvent);
+    // batchProblems validated every input; normalize only fills in id, time and severity once.
+    const events = inputs.map((input) => normalize(input));
     await (await getDispatcher()).dispatch(events);
     return events;
   };

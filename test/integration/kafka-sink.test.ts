@@ -82,6 +82,21 @@ describe('KafkaSink', () => {
     assert.equal(new Set(got.map((m) => m.value!.toString())).size, calls * perCall, 'no duplicates');
   });
 
+  it('splits a publish larger than max.request.size into several requests, in order (not one request per record)', async () => {
+    const topic = uniqueName('sink-large');
+    await ensureTopics(brokers(), [{ topic, partitions: 1 }], { create: true });
+    // 3,000 records of 1 KiB: about 3 MiB, three times the broker's message.max.bytes for one partition.
+    const pad = 'x'.repeat(1024);
+    const messages = Array.from({ length: 3000 }, (_, i) => ({ eventId: `e${i}`, topic, key: `k${i % 7}`, value: Buffer.from(`${i}:${pad}`) }));
+    const before = sink.requests;
+    const outcomes = await sink.publish(messages);
+    assert.ok(outcomes.every((o) => o.ok), 'every record acknowledged');
+    const requests = sink.requests - before;
+    assert.ok(requests >= 3 && requests <= 6, `3 MiB in 3 to 6 requests of at most 1 MiB, not ${requests}`);
+    const got = await readN(topic, 3000);
+    assert.deepEqual(got.map((m) => Number(m.value!.toString().split(':')[0])), Array.from({ length: 3000 }, (_, i) => i));
+  });
+
   it('keeps the order of records with the same key within a batch', async () => {
     const topic = uniqueName('sink-order');
     await ensureTopics(brokers(), [{ topic, partitions: 3 }], { create: true });

@@ -24,19 +24,91 @@ export interface KafkaSinkOptions extends KafkaConnectionInput {
   logger?: Logger;
 }
 
+/**
+ * Interned header buffers. Header names (`ce_id`, `content-type`, ...) and the values that
+ * repeat from record to record (specversion, source, type, severity, entity kind, media type)
+ * are encoded once and shared: the client only reads them, and a batch of 1000 records would
+ * otherwise allocate some 20,000 small buffers. Bounded: cleared when it grows past its size.
+ */
+class BufferCache {
+  readonly #map = new Map<string, Buffer>();
+  constructor(readonly max: number) {}
+  get(text: string): Buffer {
+    let b = this.#map.get(text);
+    if (b === undefined) {
+      if (this.#map.size >= this.max) this.#map.clear();
+      b = Buffer.from(text, 'utf8');
+      this.#map.set(text, b);
+    }
+    return b;
+  }
+}
+const headerNames = new BufferCache(512);
+const headerValues = new BufferCache(4096);
+/** CloudEvents attributes whose values repeat across records (ids, times and keys do not). */
+const REPEATING = new Set(['specversion', 'source', 'type', 'severity', 'entitykind', 'dataschema']);
+const CE_NAMES = new Map<string, string>();
+const ceName = (k: string): string => {
+  let n = CE_NAMES.get(k);
+  if (n === undefined) {
+    n = `ce_${k}`;
+    if (CE_NAMES.size < 512) CE_NAMES.set(k, n);
+  }
+  return n;
+};
+
 /** Wire form of one outgoing message: `content-type`, `ce_<name>` and plain headers, as Buffers. */
 export function toKafkaRecord(msg: OutgoingMessage): MessageToProduce<Buffer, Buffer, Buffer, Buffer> {
   const headers = new Map<Buffer, Buffer>();
-  if (msg.contentType !== undefined) headers.set(Buffer.from('content-type'), Buffer.from(msg.contentType, 'utf8'));
-  for (const [k, v] of Object.entries(msg.ceAttributes ?? {})) headers.set(Buffer.from(`ce_${k}`), Buffer.from(v, 'utf8'));
-  for (const [k, v] of Object.entries(msg.headers ?? {})) headers.set(Buffer.from(k), Buffer.from(v, 'utf8'));
-  return {
+  if (msg.contentType !== undefined) headers.set(headerNames.get('content-type'), headerValues.get(msg.contentType));
+  const ce = msg.ceAttributes;
+  if (ce !== undefined) {
+    for (const k in ce) {
+      const v = ce[k]!;
+      headers.set(headerNames.get(ceName(k)), REPEATING.has(k) ? headerValues.get(v) : Buffer.from(v, 'utf8'));
+    }
+  }
+  if (msg.headers !== undefined) for (const k in msg.headers) headers.set(headerNames.get(k), Buffer.from(msg.headers[k]!, 'utf8'));
+  const record: MessageToProduce<Buffer, Buffer, Buffer, Buffer> = {
     topic: msg.topic,
-    ...(msg.key !== undefined && { key: Buffer.from(msg.key, 'utf8') }),
     // A null value is a real Kafka null (a tombstone on compacted topics), not an empty buffer.
     value: msg.value as Buffer,
     headers,
   };
+  if (msg.key !== undefined) record.key = Buffer.from(msg.key, 'utf8');
+  return record;
+}
+
+/** Java's default `max.request.size`; the broker's default `message.max.bytes` is a little more. */
+export const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
+/** Bytes a record adds to a request besides its key, value and headers (varints, attributes). */
+const RECORD_OVERHEAD = 24;
+
+/** A message's approximate size on the wire, as Java's producer estimates it for max.request.size. */
+function recordBytes(m: OutgoingMessage): number {
+  let n = RECORD_OVERHEAD + (m.value?.length ?? 0) + (m.key?.length ?? 0) + (m.contentType !== undefined ? 12 + m.contentType.length : 0);
+  if (m.ceAttributes !== undefined) for (const k in m.ceAttributes) n += 5 + k.length + m.ceAttributes[k]!.length;
+  if (m.headers !== undefined) for (const k in m.headers) n += 2 + k.length + m.headers[k]!.length;
+  return n;
+}
+
+/** Splits records, in order, into requests of at most `max` bytes (a larger single record goes alone). */
+export function byRequestSize<T extends { m: OutgoingMessage }>(items: readonly T[], max: number): T[][] {
+  const parts: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const b = recordBytes(item.m);
+    if (current.length > 0 && bytes + b > max) {
+      parts.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += b;
+  }
+  if (current.length > 0) parts.push(current);
+  return parts;
 }
 
 /** Result of the last send, for callers that print where a record landed. */
@@ -64,6 +136,8 @@ export class KafkaSink implements Sink {
   #inflight = new Set<Promise<unknown>>();
   /** Offsets of the last successful publish (one per partition written). */
   lastDeliveries: KafkaDelivery[] = [];
+  /** Produce requests sent so far (a publish larger than max.request.size takes several). */
+  requests = 0;
 
   constructor(options: KafkaSinkOptions) {
     this.name = options.name;
@@ -193,8 +267,10 @@ export class KafkaSink implements Sink {
         : { ok: false, permanent: true, error: new HeraldError('BROKER_REJECTED', `"${m.topic}" is not a valid Kafka topic name (1-249 of letters, digits, . _ -)`) },
     );
     const pending = messages.map((m, i) => ({ m, i })).filter((x) => outcomes[x.i] === undefined);
-    if (pending.length > 0) {
-      const op = this.#publishBatch(pending, outcomes, signal);
+    // One request at a time, each at most max.request.size: a larger request would exceed the
+    // broker's message.max.bytes for its partitions and be rejected as a whole.
+    for (const part of byRequestSize(pending, this.#conn.settings.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES)) {
+      const op = this.#publishBatch(part, outcomes, signal);
       this.#inflight.add(op);
       try {
         await op;
@@ -208,6 +284,7 @@ export class KafkaSink implements Sink {
   async #send(records: OutgoingMessage[], signal?: AbortSignal): Promise<void> {
     const producer = this.#getProducer();
     const topics = [...new Set(records.map((r) => r.topic))].join(', ');
+    this.requests += 1;
     const result = await withTimeout(
       producer.send({ messages: records.map(toKafkaRecord) }),
       this.#conn.timeoutMs,
