@@ -18,6 +18,11 @@ export interface StoreAbilities {
    * notification sees the others' committed states. SQLite has one writer at a time anyway.
    */
   readonly advisoryLocks: boolean;
+  /**
+   * Triggers: `for each statement` with a transition table (`referencing old table`), in
+   * PL/pgSQL; otherwise SQLite's `for each row` triggers with a plain SQL body.
+   */
+  readonly statementTriggers: boolean;
   /** Bind parameters one statement may carry; multi-row inserts are chunked below it. */
   readonly maxParameters: number;
 }

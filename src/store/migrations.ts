@@ -3,7 +3,7 @@
  * so several replicas starting at once apply each migration exactly once). The same units
  * run on both dialects; only the generated `seq` column differs, chosen by ability.
  */
-import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { StoreAbilities } from './abilities.js';
 
 // Kysely migrations work on an untyped database: the tables do not exist yet.
@@ -93,11 +93,86 @@ function init(abilities: StoreAbilities): Migration {
   };
 }
 
+/**
+ * herald_event_counts: events per (source, type, entity kind, severity). The store adds to it
+ * in every append; a trigger subtracts the rows of every delete of herald_events (retention
+ * runs its own DELETE too), in the same transaction. Filled from the stored events here.
+ */
+function eventCounts(abilities: StoreAbilities): Migration {
+  return {
+    async up(db: AnyDb) {
+      await db.schema.createTable('herald_event_counts').ifNotExists()
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('entity_kind', 'text', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('n', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('herald_event_counts_pk', ['source', 'type', 'entity_kind', 'severity'])
+        .execute();
+      if (abilities.statementTriggers) {
+        // Keys are locked in byte order (collate "C"), the order appends upsert them in, so a
+        // purge and concurrent appends never deadlock on the count rows.
+        await sql`
+          create or replace function herald_event_counts_delete() returns trigger
+          language plpgsql set search_path from current as $$
+          declare r record;
+          begin
+            for r in
+              select source, type, coalesce(entity_kind, '') as kind, severity, count(*) as n
+              from herald_deleted_events
+              group by source, type, coalesce(entity_kind, ''), severity
+              order by source collate "C", type collate "C", coalesce(entity_kind, '') collate "C", severity collate "C"
+            loop
+              update herald_event_counts set n = n - r.n
+                where source = r.source and type = r.type and entity_kind = r.kind and severity = r.severity;
+              delete from herald_event_counts
+                where source = r.source and type = r.type and entity_kind = r.kind and severity = r.severity and n <= 0;
+            end loop;
+            return null;
+          end $$`.execute(db);
+        await sql`drop trigger if exists herald_events_counts_delete on herald_events`.execute(db);
+        await sql`
+          create trigger herald_events_counts_delete after delete on herald_events
+          referencing old table as herald_deleted_events
+          for each statement execute function herald_event_counts_delete()`.execute(db);
+      } else {
+        await sql`
+          create trigger if not exists herald_events_counts_delete after delete on herald_events
+          for each row begin
+            update herald_event_counts set n = n - 1
+              where source = old.source and type = old.type and entity_kind = coalesce(old.entity_kind, '') and severity = old.severity;
+            delete from herald_event_counts
+              where source = old.source and type = old.type and entity_kind = coalesce(old.entity_kind, '') and severity = old.severity and n <= 0;
+          end`.execute(db);
+      }
+      // One statement that overwrites every key with its count, after the trigger exists: exact
+      // also when run again (SQLite runs migrations outside a transaction, so a second process
+      // racing on the file, or a crash before the migration was recorded, repeats it).
+      await sql`
+        insert into herald_event_counts (source, type, entity_kind, severity, n)
+        select source, type, coalesce(entity_kind, ''), severity, count(*)
+        from herald_events
+        where true
+        group by source, type, coalesce(entity_kind, ''), severity
+        on conflict (source, type, entity_kind, severity) do update set n = excluded.n`.execute(db);
+    },
+    async down(db: AnyDb) {
+      if (abilities.statementTriggers) {
+        await sql`drop trigger if exists herald_events_counts_delete on herald_events`.execute(db);
+        await sql`drop function if exists herald_event_counts_delete()`.execute(db);
+      } else {
+        await sql`drop trigger if exists herald_events_counts_delete`.execute(db);
+      }
+      await db.schema.dropTable('herald_event_counts').ifExists().execute();
+    },
+  };
+}
+
 /** The ordered migrations for a dialect with these abilities. */
 export function migrationProvider(abilities: StoreAbilities): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_init': init(abilities) };
+      return { '0001_init': init(abilities), '0002_event_counts': eventCounts(abilities) };
     },
   };
 }

@@ -64,8 +64,23 @@ export interface SinkStatsTable {
   last_delivered_ms: BigIntCol | null;
 }
 
+/**
+ * Events per (source, type, entity kind, severity), kept exact in the transaction of every
+ * insert and delete of herald_events: the per-severity counts of a query filtering only on
+ * these columns read this instead of the events.
+ */
+export interface EventCountsTable {
+  source: string;
+  type: string;
+  /** '' for events without an entity (a primary key column cannot be NULL on PostgreSQL). */
+  entity_kind: string;
+  severity: string;
+  n: BigIntCol;
+}
+
 export interface Database {
   herald_events: EventsTable;
+  herald_event_counts: EventCountsTable;
   herald_entities: EntitiesTable;
   herald_outbox: OutboxTable;
   herald_sink_stats: SinkStatsTable;

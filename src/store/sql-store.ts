@@ -25,6 +25,7 @@ type Db = Kysely<Database> | Transaction<Database>;
 /** Columns per herald_events row and per herald_outbox row, for chunking multi-row inserts. */
 const EVENT_COLUMNS = 12;
 const OUTBOX_COLUMNS = 8;
+const COUNT_COLUMNS = 5;
 const MAX_ROWS_PER_INSERT = 1000;
 
 /** The default watched states of the entity registry. */
@@ -63,6 +64,26 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** A herald_event_counts row; entity_kind '' stands for "no entity". */
+interface CountRow { source: string; type: string; entity_kind: string; severity: string; n: number }
+
+/** Byte order of UTF-8 (PostgreSQL's collate "C"), so both dialects and the delete trigger agree. */
+const byBytes = (a: string, b: string): number => (a === b ? 0 : Buffer.compare(Buffer.from(a), Buffer.from(b)));
+
+/** Events per count key, keys in byte order. */
+function countRows(events: readonly HeraldEvent[]): CountRow[] {
+  const byKey = new Map<string, CountRow>();
+  for (const e of events) {
+    const row = { source: e.source, type: e.type, entity_kind: e.entity?.kind ?? '', severity: e.severity, n: 1 };
+    const k = JSON.stringify([row.source, row.type, row.entity_kind, row.severity]);
+    const seen = byKey.get(k);
+    if (seen === undefined) byKey.set(k, row);
+    else seen.n++;
+  }
+  return [...byKey.values()].sort((a, b) =>
+    byBytes(a.source, b.source) || byBytes(a.type, b.type) || byBytes(a.entity_kind, b.entity_kind) || byBytes(a.severity, b.severity));
 }
 
 /** An EventStore over one dialect handle. Construct through openStore(). */
@@ -160,7 +181,23 @@ export class SqlEventStore implements EventStore {
     inserted.sort((a, b) => a.seq - b.seq);
 
     if (options.sinks !== undefined) await this.insertOutbox(trx, inserted, options.sinks, now);
+    // Last, in key order: on PostgreSQL the count rows are hot, so hold their locks briefly and
+    // take them in one order (no deadlocks between concurrent appends, nor with the delete trigger).
+    await this.addCounts(trx, countRows(inserted.map((i) => i.event)));
     return inserted.map((i) => i.event);
+  }
+
+  /** Adds rows to herald_event_counts (one upsert per chunk). */
+  private async addCounts(trx: Transaction<Database>, rows: readonly CountRow[]): Promise<void> {
+    const perInsert = Math.min(MAX_ROWS_PER_INSERT, Math.floor(this.abilities.maxParameters / COUNT_COLUMNS));
+    for (const chunk of chunks(rows, perInsert)) {
+      await trx
+        .insertInto('herald_event_counts')
+        .values(chunk)
+        .onConflict((oc) => oc.columns(['source', 'type', 'entity_kind', 'severity'])
+          .doUpdateSet({ n: sql<number>`herald_event_counts.n + excluded.n` }))
+        .execute();
+    }
   }
 
   /** One pending outbox row per stored event and sink (the sinks may be chosen per event). */
@@ -219,14 +256,35 @@ export class SqlEventStore implements EventStore {
     };
   }
 
-  async query(q: EventQuery): Promise<EventPage> {
-    return this.run('query', async () => {
-      const counts = await this.db
+  /**
+   * Events per severity within every filter but severities. Filters on source, types and
+   * entity kind only are answered from herald_event_counts; any other filter counts the events.
+   */
+  private async severityCounts(q: EventQuery): Promise<Array<{ severity: string; n: number }>> {
+    const aggregate = (q.entityIds === undefined || q.entityIds.length === 0)
+      && (q.message === undefined || q.message === '')
+      && q.since === undefined && q.until === undefined
+      && q.entityKind !== ''; // '' is the counts' "no entity"
+    if (!aggregate) {
+      return this.db
         .selectFrom('herald_events')
         .select(['severity', (eb) => eb.fn.countAll<number>().as('n')])
         .where(this.conditions(q, false))
         .groupBy('severity')
         .execute();
+    }
+    let counts = this.db
+      .selectFrom('herald_event_counts')
+      .select(['severity', (eb) => eb.fn.sum<number>('n').as('n')]);
+    if (q.source !== undefined) counts = counts.where('source', '=', q.source);
+    if (q.types !== undefined && q.types.length > 0) counts = counts.where('type', 'in', q.types);
+    if (q.entityKind !== undefined) counts = counts.where('entity_kind', '=', q.entityKind);
+    return counts.groupBy('severity').execute();
+  }
+
+  async query(q: EventQuery): Promise<EventPage> {
+    return this.run('query', async () => {
+      const counts = await this.severityCounts(q);
       const severityCounts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
       for (const r of counts) if (r.severity in severityCounts) severityCounts[r.severity as Severity] = Number(r.n);
       const wanted = q.severities !== undefined && q.severities.length > 0 ? q.severities : SEVERITIES;
@@ -380,6 +438,7 @@ export class SqlEventStore implements EventStore {
     const ms = toMs(before, 'before');
     return this.run('deleteEventsBefore', async () => {
       // Events an outbox entry still points to stay until they are delivered (or the entry is dropped).
+      // The delete trigger of migration 0002 subtracts the deleted events from herald_event_counts.
       const result = await this.db
         .deleteFrom('herald_events')
         .where('time_ms', '<', ms)

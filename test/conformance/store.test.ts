@@ -8,8 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { openStore, type EventStore } from '../../src/store/index.js';
-import { createEvent, ENTITY_EVENT_TYPES, type EntityListData, type EntityTransitionData, type HeraldEvent } from '../../src/events/index.js';
+import { Migrator, sql } from 'kysely';
+import { openStore, type EventQuery, type EventStore } from '../../src/store/index.js';
+import { migrationProvider } from '../../src/store/migrations.js';
+import { abilities as sqliteAbilities } from '../../src/store/dialects/sqlite/dialect.js';
+import { abilities as postgresAbilities } from '../../src/store/dialects/postgres/dialect.js';
+import { createEvent, ENTITY_EVENT_TYPES, SEVERITIES, type EntityListData, type EntityTransitionData, type HeraldEvent, type Severity } from '../../src/events/index.js';
 import { pgUrl, uniqueName } from '../helpers/env.js';
 
 interface Dialect {
@@ -57,6 +61,76 @@ const ev = (over: Record<string, unknown> = {}): HeraldEvent =>
   createEvent({ source: 'test/src', type: 'com.example.thing', ...over });
 
 const Q = { limit: 100, offset: 0, order: 'ascending' as const };
+
+type Counts = Record<string, number>;
+const countKey = (r: { source: string; type: string; entity_kind: string | null; severity: string }) =>
+  `${r.source} ${r.type} ${r.entity_kind ?? ''} ${r.severity}`;
+const sorted = (c: Counts): Counts => Object.fromEntries(Object.entries(c).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+/** herald_event_counts as stored. */
+async function countsTable(s: EventStore): Promise<Counts> {
+  const rows = await s.db.selectFrom('herald_event_counts').selectAll().execute();
+  return sorted(Object.fromEntries(rows.map((r) => [countKey(r), Number(r.n)])));
+}
+
+/** The same counts by a GROUP BY over herald_events. */
+async function countsScanned(s: EventStore): Promise<Counts> {
+  const rows = await s.db.selectFrom('herald_events')
+    .select(['source', 'type', 'entity_kind', 'severity', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy(['source', 'type', 'entity_kind', 'severity'])
+    .execute();
+  const out: Counts = {};
+  // NULL and '' kinds share a count key.
+  for (const r of rows) out[countKey(r)] = (out[countKey(r)] ?? 0) + Number(r.n);
+  return sorted(out);
+}
+
+/** Per-severity counts of a query (severities ignored) and its total, counted in JS. */
+function bruteForce(events: readonly HeraldEvent[], q: Omit<EventQuery, 'limit' | 'offset' | 'order'>) {
+  const severityCounts = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+  for (const e of events) {
+    if (q.source !== undefined && e.source !== q.source) continue;
+    if (q.types !== undefined && q.types.length > 0 && !q.types.includes(e.type)) continue;
+    if (q.entityKind !== undefined && e.entity?.kind !== q.entityKind) continue;
+    if (q.entityIds !== undefined && q.entityIds.length > 0 && !q.entityIds.includes(e.entity?.id ?? '')) continue;
+    if (q.message !== undefined && !(e.message ?? '').toLowerCase().includes(q.message.toLowerCase())) continue;
+    if (q.since !== undefined && Date.parse(e.time) < Date.parse(q.since)) continue;
+    if (q.until !== undefined && Date.parse(e.time) >= Date.parse(q.until)) continue;
+    severityCounts[e.severity]++;
+  }
+  const wanted: readonly Severity[] = q.severities !== undefined && q.severities.length > 0 ? q.severities : SEVERITIES;
+  return { total: wanted.reduce<number>((n, s) => n + severityCounts[s], 0), severityCounts };
+}
+
+/** A herald_events row as the store writes it (to fill a database migrated to 0001 only). */
+const eventRow = (e: HeraldEvent) => ({
+  id: e.id,
+  source: e.source,
+  type: e.type,
+  subject: e.subject ?? null,
+  severity: e.severity,
+  entity_kind: e.entity?.kind ?? null,
+  entity_id: e.entity?.id ?? null,
+  partition_key: null,
+  message: e.message ?? null,
+  time_ms: Date.parse(e.time),
+  created_ms: Date.now(),
+  doc: JSON.stringify(e),
+});
+
+/** A mix of sources, types, entity kinds (and none), severities, entity ids, messages and times. */
+function mixedEvents(tag: string, n: number, start: string): HeraldEvent[] {
+  const base = Date.parse(start);
+  return Array.from({ length: n }, (_, i) => ev({
+    id: `${tag}-${i}`,
+    source: `${tag}/src${i % 3}`,
+    type: `${tag}.t${i % 4}`,
+    severity: SEVERITIES[(i * 7) % SEVERITIES.length],
+    time: new Date(base + i * 60_000).toISOString(),
+    ...(i % 5 !== 0 && { entity: { kind: i % 2 === 0 ? `${tag}-ka` : `${tag}-kb`, id: `e${i % 6}` } }),
+    message: i % 9 === 0 ? `Needle ${i}` : `message ${i}`,
+  }));
+}
 
 for (const dialect of DIALECTS) {
   describe(`store conformance: ${dialect.name}`, () => {
@@ -332,6 +406,150 @@ for (const dialect of DIALECTS) {
       assert.equal(await store.get(old1.id), undefined);
       assert.ok(await store.get(pending.id));
       assert.ok(await store.get(fresh.id));
+    });
+
+    test('herald_event_counts equals a GROUP BY scan after appends, notifications, failed batches and deletes', async () => {
+      const tag = uniqueName('cnt');
+      const events = mixedEvents(tag, 240, '2010-06-01T00:00:00Z');
+      await store.append(events.slice(0, 100));
+      // Duplicates (within a batch and of stored events) are counted once.
+      await store.append([...events.slice(50, 240), ...events.slice(200, 240)], { sinks: (e) => (e.severity === 'critical' ? ['cnt-sink'] : []) });
+      assert.deepEqual(await countsTable(store), await countsScanned(store));
+
+      await assert.rejects(store.append([ev({ source: `${tag}/bad` }), { ...ev({ source: `${tag}/bad` }), time: 'not a time' } as HeraldEvent]));
+      for (const [id, state] of [['a', 'RUNNING'], ['b', 'RUNNING'], ['a', 'DONE'], ['b', 'ERROR']] as const) {
+        await store.setEntityState({ kind: `${tag}-env`, id, state });
+      }
+      assert.deepEqual(await countsTable(store), await countsScanned(store));
+      assert.ok(Object.keys(await countsTable(store)).some((k) => k.includes(`${tag}-env`)));
+
+      // Retention through the store, then a DELETE of its own (as the housekeeping batches do).
+      assert.ok(await store.deleteEventsBefore('2010-06-01T02:00:00Z') > 0);
+      assert.deepEqual(await countsTable(store), await countsScanned(store));
+      await sql`delete from herald_events where seq in (
+        select e.seq from herald_events e
+        where e.time_ms < ${Date.parse('2010-06-01T03:00:00Z')}
+          and not exists (select 1 from herald_outbox o where o.event_seq = e.seq)
+        order by e.time_ms limit 7)`.execute(store.db);
+      assert.deepEqual(await countsTable(store), await countsScanned(store));
+      await store.deleteEventsBefore('2011-01-01T00:00:00Z');
+      assert.deepEqual(await countsTable(store), await countsScanned(store));
+      // The events still in the outbox remain, and so do their counts; keys at zero are dropped.
+      const left = await store.query({ ...Q, source: `${tag}/src0` });
+      assert.ok(left.total > 0 && left.events.every((e) => e.severity === 'critical'));
+      assert.ok(!Object.entries(await countsTable(store)).some(([k, n]) => k.startsWith(`${tag}/src`) && (n <= 0 || !k.endsWith(' critical'))));
+    });
+
+    test('severity counts from the counts table and from a scan equal a brute-force count', async () => {
+      const tag = uniqueName('agg');
+      let events = mixedEvents(tag, 300, '2012-03-01T00:00:00Z');
+      await store.append(events);
+      for (const [id, state] of [['x', 'RUNNING'], ['y', 'RUNNING'], ['x', 'UNKNOWN']] as const) {
+        events = events.concat((await store.setEntityState({ kind: `${tag}-ka`, id, state, source: `${tag}/src1` })).events);
+      }
+      const since = '2012-03-01T01:00:00Z';
+      const until = '2012-03-01T03:30:00Z';
+      const queries: Array<Omit<EventQuery, 'limit' | 'offset' | 'order'>> = [
+        // Counts from herald_event_counts
+        { source: `${tag}/src0` },
+        { source: `${tag}/src1`, severities: ['error', 'critical'] },
+        { types: [`${tag}.t1`, `${tag}.t2`] },
+        { entityKind: `${tag}-ka` },
+        { entityKind: `${tag}-kb`, source: `${tag}/src2`, types: [`${tag}.t0`, `${tag}.t2`, `${tag}.t3`], severities: ['warning'] },
+        { entityKind: `${tag}-ka`, types: [ENTITY_EVENT_TYPES.enter, ENTITY_EVENT_TYPES.list] },
+        { source: `${tag}/none` },
+        // Counts by scanning the events
+        { source: `${tag}/src0`, since },
+        { types: [`${tag}.t1`], until },
+        { entityKind: `${tag}-ka`, entityIds: ['e0', 'e2', 'x'] },
+        { source: `${tag}/src2`, message: 'needle', severities: ['info'] },
+        { entityKind: `${tag}-kb`, since, until, severities: ['debug', 'critical'] },
+      ];
+      const check = async () => {
+        for (const q of queries) {
+          const p = await store.query({ ...Q, ...q, limit: 0 });
+          assert.deepEqual({ total: p.total, severityCounts: p.severityCounts }, bruteForce(events, q), JSON.stringify(q));
+        }
+      };
+      await check();
+      assert.ok(await store.deleteEventsBefore('2012-03-01T02:00:00Z') >= 120);
+      events = events.filter((e) => Date.parse(e.time) >= Date.parse('2012-03-01T02:00:00Z'));
+      await check();
+    });
+
+    test('concurrent appends and deletes keep herald_event_counts exact', async () => {
+      const tag = uniqueName('race');
+      const batches = Array.from({ length: 12 }, (_, b) => {
+        const batch = mixedEvents(`${tag}-${b}`, 60, b % 2 === 0 ? '2013-01-01T00:00:00Z' : '2031-01-01T00:00:00Z')
+          .map((e, i) => ({ ...e, source: `${tag}/s${i % 4}`, type: `${tag}.t${i % 3}`, entity: { kind: `${tag}-k`, id: 'e' } }));
+        return b % 3 === 0 ? batch.reverse() : batch; // keys arrive in different orders
+      });
+      await Promise.all([
+        ...batches.map((batch) => store.append(batch)),
+        store.deleteEventsBefore('2013-01-01T00:30:00Z'),
+        store.deleteEventsBefore('2013-01-01T00:45:00Z'),
+      ]);
+      await store.deleteEventsBefore('2014-01-01T00:00:00Z');
+      assert.deepEqual(await countsTable(store), await countsScanned(store));
+      const p = await store.query({ ...Q, entityKind: `${tag}-k`, limit: 0 });
+      assert.equal(p.total, 6 * 60);
+    });
+
+    test('migration 0002 counts the events of a database created with 0001 only', async () => {
+      let url: string;
+      let options: { schema?: string } = {};
+      if (dialect.name === 'sqlite') {
+        const dir = mkdtempSync(join(tmpdir(), 'herald-mig2-'));
+        url = `sqlite:${join(dir, 'old.db')}`;
+        after(() => rmSync(dir, { recursive: true, force: true }));
+      } else {
+        const schema = schemaName();
+        url = pgUrl();
+        options = { schema };
+        after(async () => {
+          const c = new pg.Client({ connectionString: pgUrl() });
+          await c.connect();
+          await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+          await c.end();
+        });
+      }
+      const tag = uniqueName('mig');
+      const events = mixedEvents(tag, 500, '2015-01-01T00:00:00Z');
+      const old = await openStore(url, options);
+      try {
+        const migrator = new Migrator({
+          db: old.db,
+          provider: migrationProvider(dialect.name === 'sqlite' ? sqliteAbilities : postgresAbilities),
+          ...(options.schema !== undefined && { migrationTableSchema: options.schema }),
+        });
+        const { error } = await migrator.migrateTo('0001_init');
+        assert.equal(error, undefined);
+        // What a version without herald_event_counts wrote.
+        for (let i = 0; i < events.length; i += 100) await old.db.insertInto('herald_events').values(events.slice(i, i + 100).map(eventRow)).execute();
+        await assert.rejects(old.db.selectFrom('herald_event_counts').selectAll().execute());
+      } finally {
+        await old.close();
+      }
+
+      const s = await openStore(url, options);
+      try {
+        await s.migrate();
+        assert.deepEqual(await countsTable(s), await countsScanned(s));
+        assert.equal(Object.values(await countsTable(s)).reduce((a, b) => a + b, 0), events.length);
+        const q = { source: `${tag}/src1`, types: [`${tag}.t1`, `${tag}.t3`] };
+        const p = await s.query({ ...Q, ...q, limit: 0 });
+        assert.deepEqual({ total: p.total, severityCounts: p.severityCounts }, bruteForce(events, q));
+        // Appends and deletes after the upgrade keep them exact.
+        await s.append(mixedEvents(`${tag}-new`, 50, '2016-01-01T00:00:00Z'));
+        await s.deleteEventsBefore('2015-01-01T04:00:00Z');
+        assert.deepEqual(await countsTable(s), await countsScanned(s));
+        // Applying 0002 again (a racing process, or a crash before it was recorded) recounts.
+        await s.db.updateTable('herald_event_counts').set({ n: 999 }).execute();
+        await (await migrationProvider(dialect.name === 'sqlite' ? sqliteAbilities : postgresAbilities).getMigrations())['0002_event_counts']!.up(s.db);
+        assert.deepEqual(await countsTable(s), await countsScanned(s));
+      } finally {
+        await s.close();
+      }
     });
 
     test('several processes migrating the same database at once apply migrations once', async () => {

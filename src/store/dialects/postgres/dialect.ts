@@ -15,6 +15,7 @@ export const abilities: StoreAbilities = {
   caseInsensitiveLike: 'ilike',
   supportsForUpdate: true,
   advisoryLocks: true,
+  statementTriggers: true,
   maxParameters: 60000,
 };
 

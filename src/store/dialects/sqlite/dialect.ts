@@ -11,12 +11,14 @@ import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnec
 import { ConfigError, HeraldError } from '../../../errors.js';
 import type { DialectHandle, StoreAbilities } from '../../abilities.js';
 import type { Database } from '../../schema.js';
+import { SAFETY_AUTOCHECKPOINT_PAGES, startCheckpointer, type Checkpointer } from './checkpointer.js';
 
 export const abilities: StoreAbilities = {
   sequence: 'autoincrement',
   caseInsensitiveLike: 'like',
   supportsForUpdate: false,
   advisoryLocks: false,
+  statementTriggers: false,
   // SQLITE_MAX_VARIABLE_NUMBER is 32766 since 3.32; stay well below it.
   maxParameters: 30000,
 };
@@ -28,19 +30,30 @@ export const abilities: StoreAbilities = {
  * on SQLite, is serialised across processes too.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #checkpointer: Checkpointer | undefined;
+  constructor(config: SqliteDialectConfig, checkpointer: Checkpointer | undefined) {
+    super(config);
+    this.#checkpointer = checkpointer;
+  }
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+  override async destroy(): Promise<void> {
+    await this.#checkpointer?.stop();
+    await super.destroy();
   }
 }
 
 class HeraldSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
-  constructor(config: SqliteDialectConfig) {
+  readonly #checkpointer: Checkpointer | undefined;
+  constructor(config: SqliteDialectConfig, checkpointer: Checkpointer | undefined) {
     super(config);
     this.#config = config;
+    this.#checkpointer = checkpointer;
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    return new ImmediateSqliteDriver(this.#config, this.#checkpointer);
   }
 }
 
@@ -57,9 +70,12 @@ export function openDialect(url: string): DialectHandle {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
+    // Checkpoints run in a worker thread (see checkpointer.ts); this is only the safety net.
+    if (!memory) sqlite.pragma(`wal_autocheckpoint = ${SAFETY_AUTOCHECKPOINT_PAGES}`);
   } catch (err) {
     throw new HeraldError('STORE_UNAVAILABLE', `cannot open SQLite database ${path}: ${(err as Error).message}; check the path exists and is writable`, { cause: err });
   }
-  const db = new Kysely<Database>({ dialect: new HeraldSqliteDialect({ database: sqlite }) });
+  const checkpointer = memory ? undefined : startCheckpointer(sqlite.name);
+  const db = new Kysely<Database>({ dialect: new HeraldSqliteDialect({ database: sqlite }, checkpointer) });
   return { name: 'sqlite', db, abilities };
 }
