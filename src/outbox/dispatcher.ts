@@ -59,8 +59,7 @@ export async function createDurableDispatcher(ctx: DispatcherContext & { durable
       store,
       config: { streaming: true, sinks: ctx.sinks },
       logger: ctx.logger,
-      // Herald's own sinks: the relays run in a thread of their own, beside the emitting code.
-      ...(ctx.defaultSinks === true ? { thread: true } : { createSink: (config) => ctx.createSink(config) }),
+      createSink: (config) => ctx.createSink(config),
       housekeeping: false,
       ...(o.registry !== undefined && { registry: o.registry }),
     });

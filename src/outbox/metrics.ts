@@ -6,16 +6,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SinkStatus } from '../sinks/types.js';
 
-/** What a relay records: OutboxMetrics in-process, forwarded messages in the relay thread. */
-export interface RelayMetrics {
-  readonly delivered: { inc(labels: { sink: string }, value?: number): void };
-  readonly failed: { inc(labels: { sink: string }, value?: number): void };
-  readonly retries: { inc(labels: { sink: string }, value?: number): void };
-  readonly parked: { inc(labels: { sink: string }, value?: number): void };
-  readonly publishSeconds: { observe(labels: { sink: string }, value: number): void };
-}
-
-export class OutboxMetrics implements RelayMetrics {
+export class OutboxMetrics {
   readonly delivered: Counter<'sink'>;
   readonly failed: Counter<'sink'>;
   readonly retries: Counter<'sink'>;

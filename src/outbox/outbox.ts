@@ -22,7 +22,6 @@ import { startHousekeeping, type Housekeeping } from './housekeeping.js';
 import { OutboxMetrics } from './metrics.js';
 import { ensureOutboxSchema } from './migrations.js';
 import { SinkRelay } from './relay.js';
-import { startRelayThread, type RelayHandle } from './relay-thread.js';
 import { listParked, pendingCount, requeueParked, sinkCounts, type OutboxDb, type ParkedEntry } from './sql.js';
 
 /** Builds a sink from its config (the default is src/sinks createSink). */
@@ -43,12 +42,6 @@ export interface OutboxOptions {
   relay?: { idleMs?: number; backoff?: BackoffOptions; summaryEveryMs?: number; leaseRefreshMs?: number };
   /** Run retention (default true; the library's durable dispatcher turns it off). */
   housekeeping?: boolean;
-  /**
-   * Run the relays in a worker thread with a connection of their own (see relay-thread.ts).
-   * Needs a store opened by URL (not `sqlite::memory:`) and the default sinks; otherwise the
-   * relays run in this thread. Default false.
-   */
-  thread?: boolean;
 }
 
 /** What `startService` and the durable dispatcher use. */
@@ -130,7 +123,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
   const db = store.db as unknown as OutboxDb;
   const member = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
-  let relays: RelayHandle[] = [];
+  let relays: SinkRelay[] = [];
   const statusOf = async (): Promise<SinkStatus[]> => {
     const counts = await sinkCounts(db);
     const now = Date.now();
@@ -163,46 +156,25 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
     logger.info({ streaming: false }, 'streaming is off (streaming: false / HERALD_STREAMING=false): events are stored and served by the API, but not published to any sink');
   } else {
     await ensureOutboxSchema(store.db as never, store.dialect);
-    const relayed = prepared.filter((p) => p.sink !== undefined);
-    const location = store.location;
-    const threaded = options.thread === true && options.createSink === undefined && location !== undefined
-      && location.url !== 'sqlite::memory:' && relayed.length > 0;
-    if (threaded) {
-      // The thread builds its own sinks from the same configs; these only served validation.
-      await Promise.all(relayed.map((p) => p.sink!.close().catch(() => undefined)));
-      relays = await startRelayThread({
-        store: location,
-        sinks: relayed.map((p) => ({ ...p.config })),
-        member,
-        logLevel: logger.level,
-        relay: {
-          ...(options.relay?.idleMs !== undefined && { idleMs: options.relay.idleMs }),
-          ...(options.relay?.summaryEveryMs !== undefined && { summaryEveryMs: options.relay.summaryEveryMs }),
-          ...(options.relay?.leaseRefreshMs !== undefined && { leaseRefreshMs: options.relay.leaseRefreshMs }),
-          ...(options.relay?.backoff?.baseMs !== undefined && { backoff: { baseMs: options.relay.backoff.baseMs, ...(options.relay.backoff.maxMs !== undefined && { maxMs: options.relay.backoff.maxMs }) } }),
-        },
-      }, logger, metrics);
-    } else {
-      relays = relayed.map((p) => new SinkRelay({
-        db,
-        dialect: store.dialect,
-        config: p.config,
-        sink: p.sink!,
-        profile: p.profile,
-        logger,
-        metrics,
-        member,
-        ...(options.relay?.idleMs !== undefined && { idleMs: options.relay.idleMs }),
-        ...(options.relay?.backoff !== undefined && { backoff: options.relay.backoff }),
-        ...(options.relay?.summaryEveryMs !== undefined && { summaryEveryMs: options.relay.summaryEveryMs }),
-        ...(options.relay?.leaseRefreshMs !== undefined && { leaseRefreshMs: options.relay.leaseRefreshMs }),
-      }));
-    }
+    relays = prepared.filter((p) => p.sink !== undefined).map((p) => new SinkRelay({
+      db,
+      dialect: store.dialect,
+      config: p.config,
+      sink: p.sink!,
+      profile: p.profile,
+      logger,
+      metrics,
+      member,
+      ...(options.relay?.idleMs !== undefined && { idleMs: options.relay.idleMs }),
+      ...(options.relay?.backoff !== undefined && { backoff: options.relay.backoff }),
+      ...(options.relay?.summaryEveryMs !== undefined && { summaryEveryMs: options.relay.summaryEveryMs }),
+      ...(options.relay?.leaseRefreshMs !== undefined && { leaseRefreshMs: options.relay.leaseRefreshMs }),
+    }));
     for (const r of relays) r.start();
     // Entries of a sink that is no longer configured (or disabled) would wait forever: say so once.
-    const relayedNames = new Set(relays.map((r) => r.name));
+    const relayed = new Set(relays.map((r) => r.name));
     for (const [name, c] of await sinkCounts(db)) {
-      if (!relayedNames.has(name) && c.pending > 0) {
+      if (!relayed.has(name) && c.pending > 0) {
         logger.warn({ sink: name, pending: c.pending }, `${c.pending} outbox entries wait for sink "${name}", which is not configured or disabled; they are kept until it relays again`);
       }
     }
@@ -267,7 +239,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
 
 /** The `outbox` factory of `startService(config, { outbox })`: createOutbox with positional arguments. */
 export function serviceOutbox(store: EventStore, config: OutboxConfig, logger: Logger, registry?: Registry): Promise<Outbox> {
-  return createOutbox({ store, config, logger, thread: true, ...(registry !== undefined && { registry }) });
+  return createOutbox({ store, config, logger, ...(registry !== undefined && { registry }) });
 }
 
 /** The name `herald serve` looks up (src/cli/serve.ts loads `outboxFactory` from this module). */

@@ -12,7 +12,7 @@ import type { PublishOutcome, Sink, SinkStatus } from '../sinks/types.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { FailureLog } from './failure-log.js';
 import { SlotLeases } from './leases.js';
-import type { RelayMetrics } from './metrics.js';
+import type { OutboxMetrics } from './metrics.js';
 import { decideRound, encodeBatch, wholeBatchFailed, type OutboxEntry } from './plan.js';
 import { addStats, fetchBatch, nextDueMs, pendingCount, writeRound, type OutboxDb } from './sql.js';
 
@@ -23,7 +23,7 @@ export interface RelayOptions {
   sink: Sink;
   profile: Profile;
   logger: Logger;
-  metrics: RelayMetrics;
+  metrics: OutboxMetrics;
   /** This process's relay id (for slot leases). */
   member: string;
   /** Entries per round (default config.batchSize, else 500). */
@@ -39,8 +39,6 @@ export interface RelayOptions {
   backoff?: BackoffOptions;
   /** Interval of "still failing" summaries (default 30 s). */
   summaryEveryMs?: number;
-  /** Called when liveStatus() may have changed (the relay thread reports it at once). */
-  onStatus?: () => void;
 }
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -156,7 +154,6 @@ export class SinkRelay {
     const message = messageOf(err);
     this.lastOk = false;
     this.lastError = { message, at: Date.now() };
-    this.o.onStatus?.();
     await this.failures.failure(message, () => pendingCount(this.o.db, this.name));
   }
 
@@ -164,7 +161,6 @@ export class SinkRelay {
     this.lastOk = true;
     this.sinkFailures = 0;
     this.failures.success();
-    this.o.onStatus?.();
   }
 
   /** Runs `fn` with an AbortSignal that fires after the publish timeout; also races it, in case a client ignores the signal. */
@@ -247,9 +243,6 @@ export class SinkRelay {
     }
 
     const result = decideRound(entries, batch, outcomes);
-    // The broker took the batch: the sink is healthy again before the bookkeeping commits, so
-    // whoever sees the backlog drained also sees the sink connected.
-    if (result.retry.length === 0) this.succeeded();
     const t = Date.now();
     const lastError = result.parked[0]?.error ?? result.retry[0]?.error;
     await writeRound(this.o.db, {
@@ -274,7 +267,11 @@ export class SinkRelay {
       }
       if (result.parked.length > 5) this.o.logger.error({ sink: this.name }, `sink ${this.name}: parked ${result.parked.length - 5} more events; see GET /v2/sinks`);
     }
-    if (result.retry.length > 0) await this.failed(new Error(result.retry[0]!.error));
+    if (result.retry.length > 0) {
+      await this.failed(new Error(result.retry[0]!.error));
+    } else {
+      this.succeeded();
+    }
     this.limit = Math.min(this.batchSize, this.limit * 2);
     return true;
   }

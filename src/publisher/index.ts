@@ -42,7 +42,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
     throw new HeraldError('CONFIG', 'createPublisher needs at least one sink (options.sinks)', { details: [{ path: 'sinks', message: 'must hold at least one sink' }] });
   }
   const logger = options.logger ?? silentLogger;
-  const ctx: DispatcherContext = { sinks: options.sinks, logger, createSink: (config) => createSink(config, { logger }), defaultSinks: true };
+  const ctx: DispatcherContext = { sinks: options.sinks, logger, createSink: (config) => createSink(config, { logger }) };
   let dispatcher: Promise<Dispatcher> | undefined;
   const getDispatcher = (): Promise<Dispatcher> => {
     dispatcher ??= options.dispatcher !== undefined

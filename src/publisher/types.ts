@@ -22,8 +22,6 @@ export interface DispatcherContext {
   logger: Logger;
   /** Builds a sink from its config (tests may pass their own). */
   createSink: (config: SinkConfig) => Sink;
-  /** True when createSink is Herald's own, so a relay thread can build the same sinks itself. */
-  defaultSinks?: boolean;
 }
 
 export interface PublisherOptions {

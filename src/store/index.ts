@@ -26,7 +26,6 @@ export async function openStore(url: string, options: StoreOptions & { logger?: 
     throw new ConfigError('store.url must be sqlite:PATH or postgres://user@host/db', [{ path: 'store.url', message: 'must be sqlite:PATH or postgres://user@host/db' }]);
   }
   return new SqlEventStore(handle, {
-    location: { url, ...(options.schema !== undefined && { schema: options.schema }) },
     ...(options.clock !== undefined && { clock: options.clock }),
     ...(options.logger !== undefined && { logger: options.logger }),
   });

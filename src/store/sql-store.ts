@@ -89,7 +89,6 @@ function countRows(events: readonly HeraldEvent[]): CountRow[] {
 /** An EventStore over one dialect handle. Construct through openStore(). */
 export class SqlEventStore implements EventStore {
   readonly dialect: 'sqlite' | 'postgres';
-  readonly location: { url: string; schema?: string } | undefined;
   readonly db: Kysely<Database>;
   private readonly abilities: StoreAbilities;
   private readonly schema: string | undefined;
@@ -97,9 +96,8 @@ export class SqlEventStore implements EventStore {
   private readonly logger: Logger;
   private closing: Promise<void> | undefined;
 
-  constructor(handle: DialectHandle, options: { clock?: () => Date; logger?: Logger; location?: { url: string; schema?: string } } = {}) {
+  constructor(handle: DialectHandle, options: { clock?: () => Date; logger?: Logger } = {}) {
     this.dialect = handle.name;
-    this.location = options.location;
     this.db = handle.db;
     this.abilities = handle.abilities;
     this.schema = handle.schema;

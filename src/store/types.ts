@@ -64,8 +64,6 @@ export interface StoreOptions {
 
 export interface EventStore {
   readonly dialect: 'sqlite' | 'postgres';
-  /** Where the store lives, so another thread can open its own connection to it. */
-  readonly location?: { url: string; schema?: string };
   /** Kysely instance for components that add their own queries (the outbox relay). */
   readonly db: Kysely<Database>;
   /** Applies migrations (idempotent, safe with several processes). */
