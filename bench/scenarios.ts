@@ -352,7 +352,7 @@ export async function e2eHerald(ctx: BenchContext, mode: 'direct' | 'durable', r
   }
   fromCall.sort((a, b) => a - b);
   const what = mode === 'direct'
-    ? 'events queued while an emitMany() is in flight go out together (concurrent emit() fails, see docs); it resolves after acks=all, so the consumer may see a record before it returns (negative)'
+    ? 'events queued while an emitMany() is in flight go out together (the harness batches them; the Kafka sink would coalesce concurrent calls too); it resolves after acks=all, so the consumer may see a record before it returns (negative)'
     : 'emit() resolves once stored in SQLite; the relay publishes';
   return latencyResult(`e2e latency: herald ${mode}`, total, elapsed, lat,
     `${failed > 0 ? `${failed} emits FAILED (${lastError.slice(0, 120)}); ` : ''}${rate}/s single emit() calls; emit returned → consumer received; ${what}; from emit() call: p50 ${percentile(fromCall, 50).toFixed(1)} p99 ${percentile(fromCall, 99).toFixed(1)} ms`);
