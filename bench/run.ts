@@ -141,6 +141,7 @@ async function main(): Promise<void> {
     await step('reference', 'reference: Kafka ProducerPerformance', async () => producerPerformance(ctx.brokers, await ctx.topic('perf'), N, opts.recordSize));
     await step('reference', 'reference: kcat -P', async () => kcatProduce(ctx.brokers, await ctx.topic('kcat'), N, opts.recordSize, tmp));
     await step('direct', 'herald direct', () => heraldDirect(ctx, N));
+    await step('direct', 'herald direct, structured mode', () => heraldDirect(ctx, N, 'structured'));
     await step('durable', 'herald durable (SQLite outbox)', () => heraldDurableSqlite(ctx, N));
     await step('serve', 'herald serve + HTTP ingest (SQLite)', async () => heraldServeIngest(ctx, 'sqlite', sizes.serve, await freePort()));
     await step('serve', 'herald serve + HTTP ingest (PostgreSQL)', async () => heraldServeIngest(ctx, 'postgres', sizes.serve, await freePort()));

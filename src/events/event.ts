@@ -2,6 +2,7 @@
  * Creating canonical events. The id and time are assigned here, exactly once; every later
  * stage (outbox, retries, replay) carries the same values so consumers can de-duplicate.
  */
+import { randomFillSync } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { ValidationError } from '../errors.js';
 import type { EventInput, HeraldEvent } from './schema.js';
@@ -16,6 +17,25 @@ export interface CreateEventOptions {
    * random page per event (SQLite ingest measured 16,600 → 20,000 events/s with it).
    */
   newId?: () => string;
+}
+
+/**
+ * Random bytes for new ids, taken from a pool refilled 256 ids at a time: the uuid package's
+ * default draws 16 bytes from the system per id, which cost about 3 µs an id (9 % of a
+ * structured-mode publish in the profile).
+ */
+const idRandom = new Uint8Array(16 * 256);
+let idRandomAt = idRandom.length;
+
+/** A new event id: a UUIDv7 (time-ordered; see CreateEventOptions.newId). */
+export function newEventId(): string {
+  if (idRandomAt === idRandom.length) {
+    randomFillSync(idRandom);
+    idRandomAt = 0;
+  }
+  const random = idRandom.subarray(idRandomAt, idRandomAt + 16);
+  idRandomAt += 16;
+  return uuidv7({ random });
 }
 
 /** Validates an input and returns the frozen canonical event, with id, time and severity filled in. */
@@ -33,7 +53,7 @@ export function normalize(input: EventInput, options: CreateEventOptions = {}): 
   // Assigned one by one rather than with conditional spreads: this runs for every event.
   const event: { -readonly [K in keyof HeraldEvent]: HeraldEvent[K] } = {
     specversion: '1.0',
-    id: input.id ?? (options.newId ?? uuidv7)(),
+    id: input.id ?? (options.newId ?? newEventId)(),
     source: input.source,
     type: input.type,
     time: input.time !== undefined ? new Date(input.time).toISOString() : (options.now?.() ?? new Date()).toISOString(),

@@ -61,3 +61,16 @@ test('entity and entitykind together are refused', () => {
   assert.deepEqual(problems.map((p) => p.path), ['entity']);
   assert.deepEqual(eventProblems({ source: 's', type: 't', entitykind: 'a' }), [{ path: 'entityid', message: 'is required when entitykind is given' }]);
 });
+
+test('new ids are UUIDv7: unique across refills of the random pool, and ordered by creation time', async () => {
+  const { newEventId } = await import('../../src/events/event.js');
+  const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  const first = Array.from({ length: 1000 }, () => newEventId()); // several refills of 256 ids
+  assert.ok(first.every((id) => v7.test(id)), first.find((id) => !v7.test(id)));
+  assert.equal(new Set(first).size, first.length);
+  await new Promise((r) => setTimeout(r, 5));
+  const later = newEventId();
+  // The first 48 bits are the creation time in ms: a later id sorts after every earlier one.
+  assert.ok(first.every((id) => id.slice(0, 13) < later.slice(0, 13)), `${later} sorts after ${first.at(-1)}`);
+  assert.equal(createEvent({ source: 's', type: 't' }).id.length, 36);
+});
