@@ -86,6 +86,24 @@ function countRows(events: readonly HeraldEvent[]): CountRow[] {
     byBytes(a.source, b.source) || byBytes(a.type, b.type) || byBytes(a.entity_kind, b.entity_kind) || byBytes(a.severity, b.severity));
 }
 
+/** The herald_events row of an event (its columns are the filters' indexes; `doc` is the event). */
+export function eventRow(e: HeraldEvent, createdMs: number) {
+  return {
+    id: e.id,
+    source: e.source,
+    type: e.type,
+    subject: e.subject ?? null,
+    severity: e.severity,
+    entity_kind: e.entity?.kind ?? null,
+    entity_id: e.entity?.id ?? null,
+    partition_key: partitionKey(e) ?? null,
+    message: e.message ?? null,
+    time_ms: toMs(e.time, 'time'),
+    created_ms: createdMs,
+    doc: JSON.stringify(e),
+  };
+}
+
 /** An EventStore over one dialect handle. Construct through openStore(). */
 export class SqlEventStore implements EventStore {
   readonly dialect: 'sqlite' | 'postgres';
@@ -153,20 +171,7 @@ export class SqlEventStore implements EventStore {
     const now = this.clock().getTime();
     const byId = new Map<string, HeraldEvent>();
     for (const e of events) if (!byId.has(e.id)) byId.set(e.id, e);
-    const rows = [...byId.values()].map((e) => ({
-      id: e.id,
-      source: e.source,
-      type: e.type,
-      subject: e.subject ?? null,
-      severity: e.severity,
-      entity_kind: e.entity?.kind ?? null,
-      entity_id: e.entity?.id ?? null,
-      partition_key: partitionKey(e) ?? null,
-      message: e.message ?? null,
-      time_ms: toMs(e.time, 'time'),
-      created_ms: now,
-      doc: JSON.stringify(e),
-    }));
+    const rows = [...byId.values()].map((e) => eventRow(e, now));
     const inserted: Array<{ seq: number; event: HeraldEvent }> = [];
     const perInsert = Math.min(MAX_ROWS_PER_INSERT, Math.floor(this.abilities.maxParameters / EVENT_COLUMNS));
     for (const chunk of chunks(rows, perInsert)) {

@@ -11,6 +11,7 @@ import pg from 'pg';
 import { Migrator, sql } from 'kysely';
 import { openStore, type EventQuery, type EventStore } from '../../src/store/index.js';
 import { migrationProvider } from '../../src/store/migrations.js';
+import { eventRow } from '../../src/store/sql-store.js';
 import { abilities as sqliteAbilities } from '../../src/store/dialects/sqlite/dialect.js';
 import { abilities as postgresAbilities } from '../../src/store/dialects/postgres/dialect.js';
 import { createEvent, ENTITY_EVENT_TYPES, SEVERITIES, type EntityListData, type EntityTransitionData, type HeraldEvent, type Severity } from '../../src/events/index.js';
@@ -101,22 +102,6 @@ function bruteForce(events: readonly HeraldEvent[], q: Omit<EventQuery, 'limit' 
   const wanted: readonly Severity[] = q.severities !== undefined && q.severities.length > 0 ? q.severities : SEVERITIES;
   return { total: wanted.reduce<number>((n, s) => n + severityCounts[s], 0), severityCounts };
 }
-
-/** A herald_events row as the store writes it (to fill a database migrated to 0001 only). */
-const eventRow = (e: HeraldEvent) => ({
-  id: e.id,
-  source: e.source,
-  type: e.type,
-  subject: e.subject ?? null,
-  severity: e.severity,
-  entity_kind: e.entity?.kind ?? null,
-  entity_id: e.entity?.id ?? null,
-  partition_key: null,
-  message: e.message ?? null,
-  time_ms: Date.parse(e.time),
-  created_ms: Date.now(),
-  doc: JSON.stringify(e),
-});
 
 /** A mix of sources, types, entity kinds (and none), severities, entity ids, messages and times. */
 function mixedEvents(tag: string, n: number, start: string): HeraldEvent[] {
@@ -525,7 +510,7 @@ for (const dialect of DIALECTS) {
         const { error } = await migrator.migrateTo('0001_init');
         assert.equal(error, undefined);
         // What a version without herald_event_counts wrote.
-        for (let i = 0; i < events.length; i += 100) await old.db.insertInto('herald_events').values(events.slice(i, i + 100).map(eventRow)).execute();
+        for (let i = 0; i < events.length; i += 100) await old.db.insertInto('herald_events').values(events.slice(i, i + 100).map((e) => eventRow(e, Date.now()))).execute();
         await assert.rejects(old.db.selectFrom('herald_event_counts').selectAll().execute());
       } finally {
         await old.close();

@@ -13,7 +13,8 @@ import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { createAmqpSink } from '../../src/sinks/amqp/index.js';
 import { createAmqpSource } from '../../src/sources/amqp.js';
 import type { OutgoingMessage } from '../../src/profiles/types.js';
-import type { ReceivedMessage, Source } from '../../src/sources/types.js';
+import type { Source } from '../../src/sources/types.js';
+import { take } from '../helpers/sources.js';
 import type { Sink } from '../../src/sinks/types.js';
 import { isHeraldError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
@@ -89,24 +90,6 @@ async function getOne(queue: string): Promise<import('amqplib').GetMessage> {
     await sleep(100);
   }
   throw new Error(`no message on ${queue}`);
-}
-
-/** Reads n messages from a source, failing (not hanging) when they do not come. */
-async function take(source: Source, n: number, limitMs = 15_000): Promise<ReceivedMessage[]> {
-  const out: ReceivedMessage[] = [];
-  const it = source.messages()[Symbol.asyncIterator]();
-  const timer = setTimeout(() => void source.close(), limitMs);
-  try {
-    while (out.length < n) {
-      const r = await it.next();
-      if (r.done) break;
-      out.push(r.value);
-      await r.value.ack();
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  return out;
 }
 
 test('confirmed messages arrive at a bound queue: persistent, routing key, messageId, content type, cloudEvents_ headers', async () => {

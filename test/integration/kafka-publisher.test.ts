@@ -13,28 +13,10 @@ import { HeraldError, ValidationError } from '../../src/errors.js';
 import { DirectDispatcher, createPublisher } from '../../src/publisher/index.js';
 import { decodeMessage } from '../../src/profiles/decode.js';
 import { ensureTopics } from '../../src/sinks/kafka/topics.js';
-import { createKafkaSource } from '../../src/sources/index.js';
-import type { ReceivedMessage } from '../../src/sources/types.js';
 import { ROOT, kafkaBrokers, uniqueName } from '../helpers/env.js';
+import { readTopicN as readN } from '../helpers/sources.js';
 
 const brokers = () => kafkaBrokers().split(',');
-
-async function readN(topic: string, n: number): Promise<ReceivedMessage[]> {
-  const source = createKafkaSource({ brokers: brokers(), topics: [topic], from: 'beginning' });
-  const out: ReceivedMessage[] = [];
-  const guard = setTimeout(() => void source.close(), 60_000);
-  try {
-    for await (const m of source.messages()) {
-      out.push(m);
-      if (out.length >= n) break;
-    }
-  } finally {
-    clearTimeout(guard);
-    await source.close();
-  }
-  assert.equal(out.length, n, `expected ${n} messages on ${topic}`);
-  return out;
-}
 
 describe('createPublisher (direct)', () => {
   it('emits a validated event and resolves after the broker stored it', async () => {

@@ -8,29 +8,10 @@ import { HeraldError } from '../../src/errors.js';
 import { KafkaSink } from '../../src/sinks/kafka/sink.js';
 import { describeTopics, ensureTopics } from '../../src/sinks/kafka/topics.js';
 import { createKafkaSource } from '../../src/sources/index.js';
-import type { ReceivedMessage } from '../../src/sources/types.js';
 import { kafkaBrokers, uniqueName } from '../helpers/env.js';
+import { readTopicN as readN } from '../helpers/sources.js';
 
 const brokers = () => kafkaBrokers().split(',');
-
-/** Reads `n` messages of `topic` from the beginning (the guard only stops a hang). */
-async function readN(topic: string, n: number, options: { group?: string; ack?: boolean } = {}): Promise<ReceivedMessage[]> {
-  const source = createKafkaSource({ brokers: brokers(), topics: [topic], from: 'beginning', ...(options.group !== undefined && { group: options.group }) });
-  const out: ReceivedMessage[] = [];
-  const guard = setTimeout(() => void source.close(), 60_000);
-  try {
-    for await (const m of source.messages()) {
-      out.push(m);
-      if (options.ack) await m.ack();
-      if (out.length >= n) break;
-    }
-  } finally {
-    clearTimeout(guard);
-    await source.close();
-  }
-  assert.equal(out.length, n, `expected ${n} messages on ${topic}`);
-  return out;
-}
 
 describe('KafkaSink', () => {
   let sink: KafkaSink;

@@ -10,6 +10,7 @@ import { createNatsSink } from '../../src/sinks/nats/index.js';
 import { createNatsSource } from '../../src/sources/nats.js';
 import type { OutgoingMessage } from '../../src/profiles/types.js';
 import type { ReceivedMessage, Source } from '../../src/sources/types.js';
+import { take } from '../helpers/sources.js';
 import type { Sink } from '../../src/sinks/types.js';
 import { isHeraldError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
@@ -48,24 +49,6 @@ function names(prefix: string): { stream: string; base: string } {
 
 function msg(eventId: string, topic: string, value: string, extra: Partial<OutgoingMessage> = {}): OutgoingMessage {
   return { eventId, topic, value: Buffer.from(value), contentType: 'application/json', ...extra };
-}
-
-/** Reads n messages from a source, failing (not hanging) when they do not come. */
-async function take(source: Source, n: number, limitMs = 15_000): Promise<ReceivedMessage[]> {
-  const out: ReceivedMessage[] = [];
-  const it = source.messages()[Symbol.asyncIterator]();
-  const timer = setTimeout(() => void source.close(), limitMs);
-  try {
-    while (out.length < n) {
-      const r = await it.next();
-      if (r.done) break;
-      out.push(r.value);
-      await r.value.ack();
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  return out;
 }
 
 test('JetStream: publishes are acknowledged and stored with content-type, headers and Nats-Msg-Id', async () => {

@@ -32,5 +32,8 @@ test('a worker checkpoints the WAL into the database file while the writer goes 
   }
   assert.ok(main >= 4 * 1024 * 1024, `database file is ${main} bytes: the WAL was not checkpointed`);
   await store.close();
-  assert.equal((await openStore(`sqlite:${file}`).then(async (s) => { const n = (await s.query({ limit: 1, offset: 0, order: 'ascending' })).total; await s.close(); return n; })), 5000);
+  const reopened = await openStore(`sqlite:${file}`);
+  const { total } = await reopened.query({ limit: 1, offset: 0, order: 'ascending' });
+  await reopened.close();
+  assert.equal(total, 5000);
 });

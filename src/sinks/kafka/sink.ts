@@ -32,30 +32,23 @@ export interface KafkaSinkOptions extends KafkaConnectionInput {
  */
 class BufferCache {
   readonly #map = new Map<string, Buffer>();
-  constructor(readonly max: number) {}
-  get(text: string): Buffer {
-    let b = this.#map.get(text);
+  /** `prefix` is prepended to every key when it is encoded (`ce_` for CloudEvents attributes). */
+  constructor(readonly max: number, readonly prefix = '') {}
+  get(key: string): Buffer {
+    let b = this.#map.get(key);
     if (b === undefined) {
       if (this.#map.size >= this.max) this.#map.clear();
-      b = Buffer.from(text, 'utf8');
-      this.#map.set(text, b);
+      b = Buffer.from(this.prefix + key, 'utf8');
+      this.#map.set(key, b);
     }
     return b;
   }
 }
 const headerNames = new BufferCache(512);
+const ceHeaderNames = new BufferCache(512, 'ce_');
 const headerValues = new BufferCache(4096);
 /** CloudEvents attributes whose values repeat across records (ids, times and keys do not). */
 const REPEATING = new Set(['specversion', 'source', 'type', 'severity', 'entitykind', 'dataschema']);
-const CE_NAMES = new Map<string, string>();
-const ceName = (k: string): string => {
-  let n = CE_NAMES.get(k);
-  if (n === undefined) {
-    n = `ce_${k}`;
-    if (CE_NAMES.size < 512) CE_NAMES.set(k, n);
-  }
-  return n;
-};
 
 /** Wire form of one outgoing message: `content-type`, `ce_<name>` and plain headers, as Buffers. */
 export function toKafkaRecord(msg: OutgoingMessage): MessageToProduce<Buffer, Buffer, Buffer, Buffer> {
@@ -65,7 +58,7 @@ export function toKafkaRecord(msg: OutgoingMessage): MessageToProduce<Buffer, Bu
   if (ce !== undefined) {
     for (const k in ce) {
       const v = ce[k]!;
-      headers.set(headerNames.get(ceName(k)), REPEATING.has(k) ? headerValues.get(v) : Buffer.from(v, 'utf8'));
+      headers.set(ceHeaderNames.get(k), REPEATING.has(k) ? headerValues.get(v) : Buffer.from(v, 'utf8'));
     }
   }
   if (msg.headers !== undefined) for (const k in msg.headers) headers.set(headerNames.get(k), Buffer.from(msg.headers[k]!, 'utf8'));
