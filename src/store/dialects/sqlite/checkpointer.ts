@@ -10,8 +10,8 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-/** Pages (4 KiB) after which the writer checkpoints itself, if the worker has not. */
-export const SAFETY_AUTOCHECKPOINT_PAGES = 16384;
+/** WAL bytes after which the writer checkpoints itself, if the worker has not (64 MiB). */
+export const SAFETY_AUTOCHECKPOINT_BYTES = 64 * 1024 * 1024;
 
 // The worker's code, evaluated as CommonJS: a file of its own would need a separate build
 // path for the TypeScript sources the tests run.

@@ -11,7 +11,7 @@ import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnec
 import { ConfigError, HeraldError } from '../../../errors.js';
 import type { DialectHandle, StoreAbilities } from '../../abilities.js';
 import type { Database } from '../../schema.js';
-import { SAFETY_AUTOCHECKPOINT_PAGES, startCheckpointer, type Checkpointer } from './checkpointer.js';
+import { SAFETY_AUTOCHECKPOINT_BYTES, startCheckpointer, type Checkpointer } from './checkpointer.js';
 
 export const abilities: StoreAbilities = {
   sequence: 'autoincrement',
@@ -71,7 +71,8 @@ export function openDialect(url: string): DialectHandle {
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     // Checkpoints run in a worker thread (see checkpointer.ts); this is only the safety net.
-    if (!memory) sqlite.pragma(`wal_autocheckpoint = ${SAFETY_AUTOCHECKPOINT_PAGES}`);
+    // wal_autocheckpoint counts pages of this file's own page size (4 KiB unless the file was created with another).
+    if (!memory) sqlite.pragma(`wal_autocheckpoint = ${Math.ceil(SAFETY_AUTOCHECKPOINT_BYTES / (sqlite.pragma('page_size', { simple: true }) as number))}`);
   } catch (err) {
     throw new HeraldError('STORE_UNAVAILABLE', `cannot open SQLite database ${path}: ${(err as Error).message}; check the path exists and is writable`, { cause: err });
   }
