@@ -28,7 +28,8 @@ function portOpen(port: number): Promise<boolean> {
 export class OwnNatsServer {
   private proc: ChildProcess | undefined;
 
-  constructor(readonly port: number, private readonly storeDir: string) {}
+  /** `extraArgs` go to nats-server as they are (e.g. `--tls --tlscert F --tlskey F`). */
+  constructor(readonly port: number, private readonly storeDir: string, private readonly extraArgs: readonly string[] = []) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
@@ -36,7 +37,7 @@ export class OwnNatsServer {
 
   /** Starts it (again, with the same store) and waits until it accepts connections. */
   async start(): Promise<void> {
-    const p = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: 'ignore' });
+    const p = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...this.extraArgs], { stdio: 'ignore' });
     this.proc = p;
     for (let i = 0; i < 200; i++) {
       if (p.exitCode !== null) throw new Error(`nats-server exited with ${p.exitCode}`);

@@ -6,41 +6,10 @@
  * Messages name the mechanism, the user and the broker, never the password.
  */
 import { HeraldError } from '../../errors.js';
+import { certificateProblem, errorChain } from '../../tls-errors.js';
 import type { KafkaSecurity } from './security.js';
 
-interface ErrorLike {
-  message?: unknown;
-  code?: unknown;
-  apiId?: unknown;
-  errors?: unknown;
-  cause?: unknown;
-}
-
-function chain(err: unknown, out: ErrorLike[] = [], depth = 0): ErrorLike[] {
-  if (err === null || typeof err !== 'object' || depth > 10) return out;
-  const e = err as ErrorLike;
-  out.push(e);
-  if (Array.isArray(e.errors)) for (const x of e.errors) chain(x, out, depth + 1);
-  if (e.cause !== undefined) chain(e.cause, out, depth + 1);
-  return out;
-}
-
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-
-/** Node.js / OpenSSL codes of a broker certificate that fails verification, and what each means. */
-const UNTRUSTED: Record<string, string> = {
-  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed certificate in chain',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'unable to verify the first certificate',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'unable to get local issuer certificate',
-  UNABLE_TO_GET_ISSUER_CERT: 'unable to get issuer certificate',
-  CERT_SIGNATURE_FAILURE: 'certificate signature failure',
-};
-
-const EXPIRED: Record<string, string> = {
-  CERT_HAS_EXPIRED: 'the broker certificate has expired',
-  CERT_NOT_YET_VALID: 'the broker certificate is not yet valid',
-};
 
 /** Where the brokers are, for messages (`127.0.0.1:9093`). */
 function at(brokers: readonly string[] | undefined): string {
@@ -55,7 +24,7 @@ function at(brokers: readonly string[] | undefined): string {
  */
 export function classifyKafkaSecurityError(err: unknown, security: KafkaSecurity | undefined, brokers?: readonly string[]): HeraldError | undefined {
   if (err instanceof HeraldError) return undefined;
-  const all = chain(err);
+  const all = errorChain(err);
   const codes = all.map((e) => str(e.code));
   const ids = all.map((e) => str(e.apiId));
   const messages = all.map((e) => str(e.message));
@@ -65,17 +34,15 @@ export function classifyKafkaSecurityError(err: unknown, security: KafkaSecurity
     ? `check that ${security.tls.caFile.path} (${security.tls.caFile.from}) is the CA that signed the broker certificate`
     : 'set ssl.truststore.location (or ssl.ca.location, or HERALD_KAFKA_CA_FILE) to the PEM file of its CA';
 
-  const untrusted = codes.find((c) => UNTRUSTED[c] !== undefined);
-  if (untrusted !== undefined) {
-    return new HeraldError('BROKER_AUTH', `TLS: the broker's certificate is not trusted (${UNTRUSTED[untrusted]})${where}; ${caHint}`, { cause: err });
+  const cert = certificateProblem(err);
+  if (cert?.kind === 'untrusted') {
+    return new HeraldError('BROKER_AUTH', `TLS: the broker's certificate is not trusted (${cert.reason})${where}; ${caHint}`, { cause: err });
   }
-  const expired = codes.find((c) => EXPIRED[c] !== undefined);
-  if (expired !== undefined) {
-    return new HeraldError('BROKER_AUTH', `TLS: ${EXPIRED[expired]}${where}; renew the broker certificate or check the clock`, { cause: err });
+  if (cert?.kind === 'expired') {
+    return new HeraldError('BROKER_AUTH', `TLS: the broker certificate ${cert.reason}${where}; renew the broker certificate or check the clock`, { cause: err });
   }
-  if (codes.includes('ERR_TLS_CERT_ALTNAME_INVALID')) {
-    const detail = messages.find((m) => m.includes("Host:") || m.includes('IP:')) ?? '';
-    return new HeraldError('BROKER_AUTH', `TLS: the broker's certificate does not name the host connected to${where}${detail !== '' ? ` (${detail})` : ''}; connect by a name the certificate lists, or set ssl.endpoint.identification.algorithm= (empty) to skip the host name check`, { cause: err });
+  if (cert?.kind === 'altname') {
+    return new HeraldError('BROKER_AUTH', `TLS: the broker's certificate does not name the host connected to${where}${cert.reason !== '' ? ` (${cert.reason})` : ''}; connect by a name the certificate lists, or set ssl.endpoint.identification.algorithm= (empty) to skip the host name check`, { cause: err });
   }
   if (codes.some((c) => /ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|HANDSHAKE_FAILURE)$/.test(c))) {
     const hint = security?.tls?.certFile === undefined && security?.tls?.pkcs12File === undefined

@@ -11,6 +11,7 @@ import {
   type NatsConnection,
 } from 'nats';
 import { HeraldError } from '../../errors.js';
+import { certificateProblem } from '../../tls-errors.js';
 import {
   checkTlsFiles,
   errorMessage,
@@ -41,6 +42,8 @@ export interface BuiltNatsOptions {
   /** Redacted form of the URL, for messages. */
   display: string;
   secrets: string[];
+  /** Where the TLS files came from, for hints: `tls` (the sink's settings) or the NATS_* variables. */
+  tlsFrom?: 'tls' | 'env';
 }
 
 /**
@@ -92,7 +95,7 @@ export function buildNatsOptions(s: NatsConnectSettings): BuiltNatsOptions {
     if (tls?.key !== undefined) t.key = readTlsFile(tls.key, `${tlsKey}.key`).toString();
     options.tls = t;
   }
-  return { options, display: redactUrl(s.url), secrets };
+  return { options, display: redactUrl(s.url), secrets, ...(options.tls !== undefined && { tlsFrom: s.tls !== undefined ? 'tls' as const : 'env' as const }) };
 }
 
 /**
@@ -105,7 +108,7 @@ export async function connectNats(built: BuiltNatsOptions, timeoutMs: number, si
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HeraldError('BROKER_UNAVAILABLE', `could not connect to NATS at ${built.display} within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new HeraldError('BROKER_UNAVAILABLE', `could not connect to NATS at ${built.display} within ${timeoutMs} ms${clientCertHint(built)}`)), timeoutMs);
     onAbort = () => reject(new HeraldError('BROKER_UNAVAILABLE', `connecting to NATS at ${built.display} was aborted`));
     signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -121,11 +124,32 @@ export async function connectNats(built: BuiltNatsOptions, timeoutMs: number, si
   }
 }
 
+/**
+ * A server that requires client certificates (nats-server --tlsverify) drops a client without
+ * one after the TLS 1.3 handshake, and the NATS client reports nothing but its own timeout: say
+ * what usually causes it, as a guess, when TLS is on without a client certificate.
+ */
+function clientCertHint(built: BuiltNatsOptions): string {
+  if (built.options.tls === undefined || built.options.tls === null || built.options.tls.cert !== undefined) return '';
+  const keys = built.tlsFrom === 'env' ? 'NATS_CERT and NATS_KEY' : 'tls.cert and tls.key';
+  return `; if the server requires client certificates (tls verify), set ${keys}`;
+}
+
 /** Maps a failure of the first connection to BROKER_AUTH or BROKER_UNAVAILABLE. */
 export function natsConnectError(err: unknown, built: BuiltNatsOptions): HeraldError {
   const msg = errorMessage(err, built.secrets);
   if (err instanceof NatsError && (err.isAuthError() || err.code === ErrorCode.AuthenticationTimeout || err.code === ErrorCode.BadCreds)) {
     return new HeraldError('BROKER_AUTH', `NATS at ${built.display} refused the credentials: ${msg}`);
+  }
+  const cert = certificateProblem(err);
+  if (cert !== undefined) {
+    const ca = built.tlsFrom === 'env' ? 'NATS_CA' : 'tls.ca';
+    const what = cert.kind === 'untrusted'
+      ? `the server's certificate is not trusted (${cert.reason}); set ${ca} to the PEM file of the CA that signed it`
+      : cert.kind === 'expired'
+        ? `the server's certificate ${cert.reason}; renew it or check the clock`
+        : `the server's certificate does not name the host connected to${cert.reason !== '' ? ` (${cert.reason})` : ''}; connect by a name the certificate lists`;
+    return new HeraldError('BROKER_AUTH', `TLS with NATS at ${built.display} failed: ${what}`);
   }
   if (err instanceof NatsError && err.code === ErrorCode.Tls) {
     return new HeraldError('BROKER_AUTH', `TLS with NATS at ${built.display} failed: ${msg}`);
