@@ -143,6 +143,7 @@ async function main(): Promise<void> {
     await step('direct', 'herald direct', () => heraldDirect(ctx, N));
     await step('direct', 'herald direct, structured mode', () => heraldDirect(ctx, N, 'structured'));
     await step('durable', 'herald durable (SQLite outbox)', () => heraldDurableSqlite(ctx, N));
+    await step('durable', 'herald durable (SQLite outbox), structured mode', () => heraldDurableSqlite(ctx, N, 'structured'));
     await step('serve', 'herald serve + HTTP ingest (SQLite)', async () => heraldServeIngest(ctx, 'sqlite', sizes.serve, await freePort()));
     await step('serve', 'herald serve + HTTP ingest (PostgreSQL)', async () => heraldServeIngest(ctx, 'postgres', sizes.serve, await freePort()));
     await step('e2e', 'e2e latency: kcat reference', () => e2eKcat(ctx, sizes.e2eRate, sizes.e2eSeconds));

@@ -100,11 +100,11 @@ export async function heraldDirect(ctx: BenchContext, records: number, mode: 'bi
 // ---------------------------------------------------------------------------------------------
 // 3a. Herald durable library publisher (SQLite outbox).
 
-export async function heraldDurableSqlite(ctx: BenchContext, records: number, batch = 1000, relayBatch?: number): Promise<ScenarioResult> {
-  const topic = await ctx.topic('durable');
-  const db = join(ctx.tmp, `durable-${Date.now()}.db`);
+export async function heraldDurableSqlite(ctx: BenchContext, records: number, mode: 'binary' | 'structured' = 'binary', batch = 1000): Promise<ScenarioResult> {
+  const topic = await ctx.topic(`durable-${mode}`);
+  const db = join(ctx.tmp, `durable-${mode}-${Date.now()}.db`);
   const publisher = createPublisher({
-    sinks: [kafkaSink(ctx.brokers, topic, relayBatch === undefined ? {} : { batchSize: relayBatch })],
+    sinks: [kafkaSink(ctx.brokers, topic, mode === 'structured' ? { mode } : {})],
     durable: { store: `sqlite:${db}`, drainTimeoutMs: 600_000 },
   });
   await publisher.emit(benchEvent(-1, ctx.recordSize));
@@ -116,11 +116,11 @@ export async function heraldDurableSqlite(ctx: BenchContext, records: number, ba
   await publisher.close();
   const seconds = (now() - t0) / 1000;
   return {
-    name: `herald durable: SQLite outbox${relayBatch === undefined ? '' : ` (relay batchSize ${relayBatch})`}`,
+    name: mode === 'binary' ? 'herald durable: SQLite outbox' : 'herald durable: SQLite outbox, structured',
     events: records,
     seconds,
     events_per_s: records / seconds,
-    note: `emitMany batches of ${batch}; time until the outbox drained (all acked); stored at ${Math.round(records / stored)}/s`,
+    note: `emitMany batches of ${batch}; time until the outbox drained (all acked); stored at ${Math.round(records / stored)}/s${mode === 'structured' ? '; structured CloudEvents' : ''}`,
   };
 }
 

@@ -59,3 +59,10 @@ export function certificateProblem(err: unknown): CertificateProblem | undefined
   }
   return undefined;
 }
+
+/** What to tell the user about `cert`; `caKey` is the setting that names the trusted CA (`tls.ca`, `NATS_CA`). */
+export function describeCertificateProblem(cert: CertificateProblem, caKey: string): string {
+  if (cert.kind === 'untrusted') return `the server's certificate is not trusted (${cert.reason}); set ${caKey} to the PEM file of the CA that signed it`;
+  if (cert.kind === 'expired') return `the server's certificate ${cert.reason}; renew it or check the clock`;
+  return `the server's certificate does not name the host connected to${cert.reason !== '' ? ` (${cert.reason})` : ''}; connect by a name the certificate lists`;
+}

@@ -5,6 +5,7 @@
  */
 import { connect, type ChannelModel, type SocketOptions } from 'amqplib';
 import { HeraldError } from '../../errors.js';
+import { certificateProblem, describeCertificateProblem } from '../../tls-errors.js';
 import {
   checkTlsFiles,
   errorMessage,
@@ -87,6 +88,10 @@ export function amqpConnectError(err: unknown, built: Pick<BuiltAmqpOptions, 'di
   const code = (err as { code?: unknown }).code;
   if (/ACCESS[_-]REFUSED|403|authenticat|PLAIN login refused/i.test(msg)) {
     return new HeraldError('BROKER_AUTH', `RabbitMQ at ${built.display} refused the credentials: ${msg}`);
+  }
+  const cert = certificateProblem(err);
+  if (cert !== undefined) {
+    return new HeraldError('BROKER_AUTH', `TLS with RabbitMQ at ${built.display} failed: ${describeCertificateProblem(cert, 'tls.ca')}`);
   }
   if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test(code)) {
     return new HeraldError('BROKER_AUTH', `TLS with RabbitMQ at ${built.display} failed: ${msg}`);

@@ -11,7 +11,7 @@ import {
   type NatsConnection,
 } from 'nats';
 import { HeraldError } from '../../errors.js';
-import { certificateProblem } from '../../tls-errors.js';
+import { certificateProblem, describeCertificateProblem } from '../../tls-errors.js';
 import {
   checkTlsFiles,
   errorMessage,
@@ -143,13 +143,7 @@ export function natsConnectError(err: unknown, built: BuiltNatsOptions): HeraldE
   }
   const cert = certificateProblem(err);
   if (cert !== undefined) {
-    const ca = built.tlsFrom === 'env' ? 'NATS_CA' : 'tls.ca';
-    const what = cert.kind === 'untrusted'
-      ? `the server's certificate is not trusted (${cert.reason}); set ${ca} to the PEM file of the CA that signed it`
-      : cert.kind === 'expired'
-        ? `the server's certificate ${cert.reason}; renew it or check the clock`
-        : `the server's certificate does not name the host connected to${cert.reason !== '' ? ` (${cert.reason})` : ''}; connect by a name the certificate lists`;
-    return new HeraldError('BROKER_AUTH', `TLS with NATS at ${built.display} failed: ${what}`);
+    return new HeraldError('BROKER_AUTH', `TLS with NATS at ${built.display} failed: ${describeCertificateProblem(cert, built.tlsFrom === 'env' ? 'NATS_CA' : 'tls.ca')}`);
   }
   if (err instanceof NatsError && err.code === ErrorCode.Tls) {
     return new HeraldError('BROKER_AUTH', `TLS with NATS at ${built.display} failed: ${msg}`);
