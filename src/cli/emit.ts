@@ -18,6 +18,7 @@ import { createSink } from '../sinks/index.js';
 import { KafkaSink } from '../sinks/kafka/sink.js';
 import { oneOf, parseDuration, parseFlags, type OptionSpec } from './args.js';
 import { cliBrokers } from './topics.js';
+import { checkTransportUrls } from './source-flags.js';
 
 const COMMON_OPTIONS: OptionSpec = {
   brokers: { type: 'string' },
@@ -229,6 +230,7 @@ export async function run(argv: string[]): Promise<number> {
   let config: SinkConfig;
   // A one-off emit publishes with core NATS (subscribers such as `herald view --nats` get it)
   // unless --jetstream asks for a stream's acknowledgement (then a stream must capture the subject).
+  checkTransportUrls(values);
   if (typeof values.nats === 'string') config = { ...base, type: 'nats', url: values.nats, jetstream: values.jetstream === true };
   else if (typeof values.amqp === 'string') config = { ...base, type: 'amqp', url: values.amqp, ...(typeof values.exchange === 'string' && { exchange: values.exchange }) };
   else {

@@ -4,6 +4,7 @@
  */
 import { UsageError } from '../errors.js';
 import type { SubscribeOptions } from '../consumer/subscribe.js';
+import { parseAmqpUrl, parseNatsUrl } from '../transport-url.js';
 import { cliBrokers, parsePattern } from './topics.js';
 
 export const SOURCE_FLAGS = {
@@ -29,6 +30,12 @@ export interface SourceDefaults {
   amqpBindings?: string[];
 }
 
+/** Checks --nats / --amqp URLs up front, so a bad one is an error naming the flag, not `url`. */
+export function checkTransportUrls(values: Record<string, unknown>): void {
+  if (typeof values.nats === 'string') parseNatsUrl(values.nats, '--nats');
+  if (typeof values.amqp === 'string') parseAmqpUrl(values.amqp, '--amqp');
+}
+
 /** Builds the transport part of subscribe() options from the flags. */
 export function sourceFromFlags(values: Record<string, unknown>, defaults: SourceDefaults): Pick<SubscribeOptions, 'kafka' | 'nats' | 'amqp' | 'consumer' | 'from'> {
   if (values.group !== undefined && values['no-group'] === true) {
@@ -38,6 +45,7 @@ export function sourceFromFlags(values: Record<string, unknown>, defaults: Sourc
   if (given.length > 1) {
     throw new UsageError(`choose one source: --${given.join(' or --')}`, [{ path: `--${given[1]}`, message: `conflicts with --${given[0]}` }]);
   }
+  checkTransportUrls(values);
   const topics = (values.topic as string[] | undefined) ?? [];
   const out: Pick<SubscribeOptions, 'kafka' | 'nats' | 'amqp' | 'consumer' | 'from'> = {
     consumer: values['no-group'] === true

@@ -87,7 +87,7 @@ test('TLS: the sink publishes to JetStream with the CA from tls.ca, and a source
     await source.close();
   }
 
-  // The CLI takes the CA from NATS_CA (the stream above also captures choria.>).
+  // The CLI takes the CA from NATS_CA (emit --nats publishes core NATS unless --jetstream).
   const r = await runCli(['emit', '--nats', tlsUrl(tlsServer), '--profile', 'choria', '--type', 'startup', '--identity', 'i1', '--component', 'server', '--version', '1.0.0'],
     { env: { NATS_CA: files.caFile }, timeoutMs: 30_000 });
   assert.equal(r.code, 0, r.stderr);

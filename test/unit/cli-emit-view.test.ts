@@ -69,6 +69,12 @@ describe('herald emit flag parsing', () => {
 });
 
 describe('herald view and topics flag parsing', () => {
+  it('names --nats or --amqp when its URL is refused (emit and view)', async () => {
+    assert.match((await usageError(emit(['--type', 't', '--source', 's', '--nats', 'http://127.0.0.1:1']))).message, /^--nats: scheme http: is not supported for NATS/);
+    assert.match((await usageError(emit(['--type', 't', '--source', 's', '--amqp', 'kafka://h']))).message, /^--amqp: scheme kafka: is not supported for AMQP/);
+    assert.match((await usageError(view(['--nats', 'nats://127.0.0.1:1,ftp://h', '--max', '1']))).message, /^--nats: scheme ftp: is not supported for NATS/);
+  });
+
   it('needs a topic or a pattern', async () => {
     assert.match((await usageError(view(['--brokers', '127.0.0.1:9']))).message, /--topic/);
   });
