@@ -5,35 +5,25 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { ENTITY_EVENT_TYPES, type HeraldEvent } from '../../src/events/index.js';
-import { openStore, type EventStore } from '../../src/store/index.js';
-import { pgUrl, uniqueName } from '../helpers/env.js';
+import type { EventStore } from '../../src/store/index.js';
+import { uniqueName } from '../helpers/env.js';
+import { openTestStore, TEST_DIALECTS, type TestStore } from '../helpers/stores.js';
 
-const DIALECTS = ['sqlite', 'postgres'] as const;
 
-for (const dialect of DIALECTS) {
+for (const dialect of TEST_DIALECTS) {
   describe(`REST API events on ${dialect}`, () => {
     let store: EventStore;
+    let opened: TestStore | undefined;
     let app: FastifyInstance;
-    let dir: string | undefined;
-    const schema = uniqueName('api').replace(/-/g, '_');
     const routed: string[] = [];
 
     before(async () => {
-      if (dialect === 'sqlite') {
-        dir = mkdtempSync(join(tmpdir(), 'herald-api-'));
-        store = await openStore(`sqlite:${join(dir, 'herald.db')}`);
-      } else {
-        store = await openStore(pgUrl(), { schema });
-      }
-      await store.migrate();
+      opened = await openTestStore(dialect, 'api');
+      store = opened.store;
       const config = loadConfig({ env: { HERALD_REDACT_KEYS: 'bmc_address' } });
       app = await buildApp({
         store,
@@ -48,15 +38,8 @@ for (const dialect of DIALECTS) {
       });
     });
     after(async () => {
-      await app.close();
-      await store.close();
-      if (dir) rmSync(dir, { recursive: true, force: true });
-      if (dialect === 'postgres') {
-        const c = new pg.Client({ connectionString: pgUrl() });
-        await c.connect();
-        await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await c.end();
-      }
+      await app?.close();
+      await opened?.dispose();
     });
 
     const post = (payload: unknown) => app.inject({ method: 'POST', url: '/v2/events', payload: payload as object });

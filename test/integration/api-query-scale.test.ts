@@ -4,17 +4,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/api/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { normalize, type HeraldEvent, type Severity } from '../../src/events/index.js';
-import { openStore, type EventStore } from '../../src/store/index.js';
-import { pgUrl, uniqueName } from '../helpers/env.js';
+import type { EventStore } from '../../src/store/index.js';
+import { openTestStore, TEST_DIALECTS, type TestStore } from '../helpers/stores.js';
 
 const N = 200_000;
 const BASE = Date.parse('2024-01-01T00:00:00Z');
@@ -39,21 +35,15 @@ const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
-for (const dialect of ['sqlite', 'postgres'] as const) {
+for (const dialect of TEST_DIALECTS) {
   describe(`query over ${N} events on ${dialect}`, () => {
     let store: EventStore;
+    let opened: TestStore | undefined;
     let app: FastifyInstance;
-    let dir: string | undefined;
-    const schema = uniqueName('scale').replace(/-/g, '_');
 
     before(async () => {
-      if (dialect === 'sqlite') {
-        dir = mkdtempSync(join(tmpdir(), 'herald-scale-'));
-        store = await openStore(`sqlite:${join(dir, 'herald.db')}`);
-      } else {
-        store = await openStore(pgUrl(), { schema });
-      }
-      await store.migrate();
+      opened = await openTestStore(dialect, 'scale');
+      store = opened.store;
       const t0 = performance.now();
       for (let start = 0; start < N; start += 5000) {
         await store.append(Array.from({ length: 5000 }, (_, k) => eventAt(start + k)));
@@ -66,14 +56,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
     after(async () => {
       await app?.close();
-      await store?.close();
-      if (dir) rmSync(dir, { recursive: true, force: true });
-      if (dialect === 'postgres') {
-        const c = new pg.Client({ connectionString: pgUrl() });
-        await c.connect();
-        await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await c.end();
-      }
+      await opened?.dispose();
     });
 
     test('filtered pages: correct counts; latency figures printed', async () => {
