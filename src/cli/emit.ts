@@ -227,10 +227,10 @@ export async function run(argv: string[]): Promise<number> {
     ...(mode !== undefined && { mode }),
     timeoutMs: Math.max(100, timeoutMs),
   };
+  checkTransportUrls(values);
   let config: SinkConfig;
   // A one-off emit publishes with core NATS (subscribers such as `herald view --nats` get it)
   // unless --jetstream asks for a stream's acknowledgement (then a stream must capture the subject).
-  checkTransportUrls(values);
   if (typeof values.nats === 'string') config = { ...base, type: 'nats', url: values.nats, jetstream: values.jetstream === true };
   else if (typeof values.amqp === 'string') config = { ...base, type: 'amqp', url: values.amqp, ...(typeof values.exchange === 'string' && { exchange: values.exchange }) };
   else {
