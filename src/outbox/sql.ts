@@ -49,17 +49,27 @@ export function claimQuery(o: FetchOptions, keyGuard: boolean): RawBuilder<Fetch
     : o.slots.length === 0
       ? sql`and 1 = 0`
       : sql`and ${slotExpression(o.slotCount)} in (${sql.join(o.slots.map((s) => sql.lit(s)))})`;
+  // The keys that wait for a retry, each with its first waiting entry, found once per claim
+  // through the due-time index; an entry behind one of them of the same key must wait too.
+  // They are the entries whose own publish failed: usually few, and when a sink rejects
+  // everything for a while, the relay is backing off between such claims anyway. (A
+  // (sink, partition_key, seq) index for a per-entry lookup cost more on every insert and
+  // delete than it saved here: see migration 0003.)
+  const waiting = !keyGuard
+    ? sql``
+    : sql`with waiting as materialized (
+        select partition_key, min(seq) as first_seq from herald_outbox
+        where sink = ${o.sink} and status = 'pending' and next_attempt_ms > ${o.now} and partition_key is not null
+        group by partition_key
+      )`;
   const guard = !keyGuard
     ? sql``
-    : sql`and not exists (
-        select 1 from herald_outbox b
-        where b.sink = o.sink and b.partition_key = o.partition_key and b.status = 'pending'
-          and b.seq < o.seq and b.next_attempt_ms > ${o.now}
-      )`;
+    : sql`and not exists (select 1 from waiting w where w.partition_key = o.partition_key and w.first_seq < o.seq)`;
   // `+next_attempt_ms` keeps the due-time index out of this plan: walking
   // (sink, status, seq) yields the oldest entries already in order, where the due-time index
   // would make the database sort every due entry of the backlog for each batch.
   return sql<FetchRow>`
+    ${waiting}
     select o.seq, o.event_id, o.partition_key, o.attempts, o.created_ms, e.doc
     from herald_outbox o
     left join herald_events e on e.seq = o.event_seq

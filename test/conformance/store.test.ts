@@ -12,6 +12,8 @@ import { Migrator, sql } from 'kysely';
 import { openStore, type EventQuery, type EventStore } from '../../src/store/index.js';
 import { migrationProvider } from '../../src/store/migrations.js';
 import { eventRow } from '../../src/store/sql-store.js';
+import { ensureOutboxSchema } from '../../src/outbox/migrations.js';
+import { fetchBatch, type OutboxDb } from '../../src/outbox/sql.js';
 import { abilities as sqliteAbilities } from '../../src/store/dialects/sqlite/dialect.js';
 import { abilities as postgresAbilities } from '../../src/store/dialects/postgres/dialect.js';
 import { createEvent, ENTITY_EVENT_TYPES, SEVERITIES, type EntityListData, type EntityTransitionData, type HeraldEvent, type Severity } from '../../src/events/index.js';
@@ -560,6 +562,25 @@ for (const dialect of DIALECTS) {
       } finally {
         await Promise.all(stores.map((s) => s.close()));
       }
+    });
+
+    test('the relay claim skips every later entry of a key that waits for a retry, and the key index is gone', async () => {
+      await ensureOutboxSchema(store.db as never, store.dialect);
+      const sink = uniqueName('claim');
+      const events = [0, 1, 2, 3, 4, 5, 6].map((i) => ev({ id: uniqueName(`claim${i}`), ...(i !== 6 && { entity: { kind: 'job', id: `k${i % 3}` } }) }));
+      await store.append(events, { sinks: () => [sink] });
+      const db = store.db as unknown as OutboxDb;
+      const now = Date.now() + 1000;
+      // The first entry of key k0 failed and waits for its retry: k0's later entries must wait too.
+      await sql`update herald_outbox set next_attempt_ms = ${now + 60_000}, attempts = 1 where sink = ${sink} and event_id = ${events[0]!.id}`.execute(db);
+      const claimed = await fetchBatch(db, { sink, now, limit: 100, slotCount: 1 });
+      assert.deepEqual(claimed.map((e) => e.eventId), [1, 2, 4, 5, 6].map((i) => events[i]!.id), 'k1, k2 and the key-less entry, in order; nothing of k0');
+      const all = await fetchBatch(db, { sink, now: now + 120_000, limit: 100, slotCount: 1 });
+      assert.deepEqual(all.map((e) => e.eventId), events.map((e) => e.id), 'once the retry is due, everything in order');
+      const index = store.dialect === 'sqlite'
+        ? await sql<{ n: number }>`select count(*) as n from sqlite_master where name = 'herald_outbox_sink_key_seq'`.execute(db)
+        : await sql<{ n: number }>`select count(*)::int as n from pg_indexes where indexname = 'herald_outbox_sink_key_seq' and schemaname = current_schema()`.execute(db);
+      assert.equal(Number(index.rows[0]!.n), 0, 'migration 0003 dropped the outbox key index');
     });
 
     test('ping, and use after close fails clearly', async () => {
