@@ -4,8 +4,8 @@
  * assisted: the event name). The cloudevents and aliecs profiles need nothing here: their
  * flags map 1:1 to the event (aliecs carries entity state changes, which come from the store).
  */
+import { randomUUID } from 'node:crypto';
 import { UsageError, ValidationError } from '../errors.js';
-import { newEventId } from '../events/event.js';
 import type { EventInput } from '../events/schema.js';
 import { CHORIA_EVENT_KINDS, choriaEventInput, type ChoriaEventKind } from './choria/protocol.js';
 import { CLOUDSTACK_CATEGORIES, CLOUDSTACK_FIELDS, CLOUDSTACK_SOURCE, cloudstackFieldProblems, cloudstackType, type CloudStackCategory } from './cloudstack.js';
@@ -82,7 +82,7 @@ function choriaFromFlags(flags: EmitFlags): EventInput {
   const time = flags.time === undefined ? new Date() : new Date(flags.time);
   if (Number.isNaN(time.getTime())) throw new UsageError(`--time must be an RFC 3339 time, e.g. 2024-05-01T12:00:00Z, got "${flags.time}"`, [{ path: '--time', message: 'must be an RFC 3339 time' }]);
   try {
-    const input = choriaEventInput(kind, fields, { id: flags.id ?? newEventId(), time });
+    const input = choriaEventInput(kind, fields, { id: flags.id ?? randomUUID(), time });
     return { ...input, ...(flags.severity !== undefined && { severity: flags.severity as EventInput['severity'] }) };
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;

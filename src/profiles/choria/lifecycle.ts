@@ -3,8 +3,9 @@
  * version})`, `machine.transition({...})`. Each call returns a new, validated canonical event
  * with a fresh id and time; hand it to a sink, the store or `herald serve`.
  */
+import { randomUUID } from 'node:crypto';
 import { ValidationError, type FieldProblem } from '../../errors.js';
-import { createEvent, newEventId, type CreateEventOptions } from '../../events/event.js';
+import { createEvent, type CreateEventOptions } from '../../events/event.js';
 import type { HeraldEvent } from '../../events/schema.js';
 import { choriaEventInput, type ChoriaEventKind } from './protocol.js';
 
@@ -46,7 +47,7 @@ export interface MachineTransition {
 const CAMEL: Record<string, string> = { new_version: 'newVersion', event_type: 'eventType', from_state: 'fromState', to_state: 'toState' };
 
 function build(kind: ChoriaEventKind, fields: Record<string, unknown>, options: CreateEventOptions): HeraldEvent {
-  const id = (options.newId ?? newEventId)();
+  const id = (options.newId ?? randomUUID)();
   const time = options.now?.() ?? new Date();
   try {
     return createEvent(choriaEventInput(kind, fields, { id, time }));
