@@ -82,6 +82,7 @@ function choriaFromFlags(flags: EmitFlags): EventInput {
   const time = flags.time === undefined ? new Date() : new Date(flags.time);
   if (Number.isNaN(time.getTime())) throw new UsageError(`--time must be an RFC 3339 time, e.g. 2024-05-01T12:00:00Z, got "${flags.time}"`, [{ path: '--time', message: 'must be an RFC 3339 time' }]);
   try {
+    // Choria's lifecycle format defines `id` as a UUID v4.
     const input = choriaEventInput(kind, fields, { id: flags.id ?? randomUUID(), time });
     return { ...input, ...(flags.severity !== undefined && { severity: flags.severity as EventInput['severity'] }) };
   } catch (err) {

@@ -47,6 +47,7 @@ export interface MachineTransition {
 const CAMEL: Record<string, string> = { new_version: 'newVersion', event_type: 'eventType', from_state: 'fromState', to_state: 'toState' };
 
 function build(kind: ChoriaEventKind, fields: Record<string, unknown>, options: CreateEventOptions): HeraldEvent {
+  // Choria's lifecycle format defines `id` as a UUID v4 (consumers may check it): not newEventId's v7.
   const id = (options.newId ?? randomUUID)();
   const time = options.now?.() ?? new Date();
   try {
