@@ -22,7 +22,8 @@ export function errorChain(err: unknown, out: ErrorLike[] = [], depth = 0): Erro
   return out;
 }
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+/** A field of an error-like object as a string ('' when it is not one). */
+export const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 /** Node.js / OpenSSL codes of a server certificate that is not trusted, and what each means. */
 const UNTRUSTED: Record<string, string> = {

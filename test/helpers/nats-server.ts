@@ -3,27 +3,9 @@
  * kill and restart the server: the shared one on 4222 is never stopped.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect as tcpConnect, createServer } from 'node:net';
+import { portOpen } from './net.js';
 
-/** A free loopback port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = tcpConnect({ host: '127.0.0.1', port });
-    sock.once('connect', () => { sock.destroy(); resolve(true); });
-    sock.once('error', () => resolve(false));
-  });
-}
+export { freePort } from './net.js';
 
 export class OwnNatsServer {
   private proc: ChildProcess | undefined;

@@ -8,16 +8,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { connect as tcpConnect } from 'node:net';
-import { freePort } from './nats-server.js';
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = tcpConnect({ host: '127.0.0.1', port });
-    sock.once('connect', () => { sock.destroy(); resolve(true); });
-    sock.once('error', () => resolve(false));
-  });
-}
+import { freePort, portOpen } from './net.js';
 
 export interface RabbitTlsFiles { caFile: string; certFile: string; keyFile: string }
 

@@ -4,7 +4,7 @@
  * and running `herald serve` as a child process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/net.js';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
@@ -105,16 +105,8 @@ export async function waitFor(what: string, cond: () => Promise<boolean> | boole
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+
+export { freePort };
 
 export interface ServeProcess {
   child: ChildProcess;

@@ -7,19 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, ROOT, runCli } from '../helpers/env.js';
-
-const freePort = () => new Promise<number>((resolve, reject) => {
-  const srv = createServer();
-  srv.once('error', reject);
-  srv.listen(0, '127.0.0.1', () => {
-    const port = (srv.address() as { port: number }).port;
-    srv.close(() => resolve(port));
-  });
-});
+import { freePort } from '../helpers/net.js';
 
 /** Polls until the server answers (start-up time varies with the machine). */
 async function waitFor(url: string, child: { exitCode: number | null }, stderr: () => string): Promise<Response> {

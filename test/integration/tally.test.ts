@@ -9,23 +9,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { CLI, kafkaBrokers, uniqueName } from '../helpers/env.js';
 import { metricValue, parseMetrics } from '../helpers/prom.js';
+import { freePort } from '../helpers/net.js';
 import { createPublisher } from '../../src/publisher/index.js';
 import { createSink } from '../../src/sinks/index.js';
 import { ensureTopics } from '../../src/sinks/kafka/topics.js';
 import { lifecycle, machine } from '../../src/profiles/choria/lifecycle.js';
 import { silentLogger } from '../../src/log.js';
 import type { HeraldEvent } from '../../src/events/index.js';
-
-const freePort = async () => {
-  const { createServer } = await import('node:net');
-  return new Promise<number>((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-  });
-};
 
 const children: ChildProcess[] = [];
 function startTally(args: string[]): ChildProcess {

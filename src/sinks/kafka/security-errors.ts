@@ -6,10 +6,8 @@
  * Messages name the mechanism, the user and the broker, never the password.
  */
 import { HeraldError } from '../../errors.js';
-import { certificateProblem, errorChain } from '../../tls-errors.js';
+import { certificateProblem, errorChain, str } from '../../tls-errors.js';
 import type { KafkaSecurity } from './security.js';
-
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 /** Where the brokers are, for messages (`127.0.0.1:9093`). */
 function at(brokers: readonly string[] | undefined): string {
