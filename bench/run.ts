@@ -14,7 +14,7 @@ import { startCluster, freePort } from '../scripts/kafka/lib.mjs';
 import { createTopic, kcatProduce, producerPerformance } from './reference.js';
 import { printTable, round, ROOT, type ScenarioResult } from './support.js';
 import {
-  e2eHerald, e2eKcat, heraldDirect, heraldDurableSqlite, heraldServeIngest, memoryBrokerDown, queryLatency, tallyThroughput,
+  e2eHerald, e2eKcat, e2eServeIdle, heraldDirect, heraldDurableSqlite, heraldServeIngest, memoryBrokerDown, queryLatency, tallyThroughput,
   type BenchContext,
 } from './scenarios.js';
 
@@ -149,6 +149,7 @@ async function main(): Promise<void> {
     await step('e2e', 'e2e latency: kcat reference', () => e2eKcat(ctx, sizes.e2eRate, sizes.e2eSeconds));
     await step('e2e', 'e2e latency: herald direct', () => e2eHerald(ctx, 'direct', sizes.e2eRate, sizes.e2eSeconds));
     await step('e2e', 'e2e latency: herald durable', () => e2eHerald(ctx, 'durable', sizes.e2eRate, sizes.e2eSeconds));
+    await step('e2e', 'e2e latency: herald serve, idle', async () => e2eServeIdle(ctx, await freePort(), 50));
     if (cluster) {
       await cluster.stop();
       cluster = undefined;

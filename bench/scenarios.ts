@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { sql } from 'kysely';
-import { createPublisher } from '../src/publisher/index.js';
-import { encodeForSink } from '../src/publisher/encode.js';
-import { createKafkaSource } from '../src/sources/kafka.js';
+import { createPublisher } from '../src/pipeline/publisher.js';
+import { createBindings } from '../src/delivery/binding.js';
+import { createKafkaSource } from '../src/transports/kafka/source.js';
 import { openStore, type EventStore } from '../src/store/index.js';
 import { startService } from '../src/service/index.js';
 import { loadConfig } from '../src/config/index.js';
@@ -361,6 +361,44 @@ export async function e2eHerald(ctx: BenchContext, mode: 'direct' | 'durable', r
 }
 
 /** kcat -P fed on stdin at the same rate; each line carries its send time; same Node consumer. */
+/**
+ * One event at a time into an idle `herald serve`: from the POST until the consumer has it,
+ * `count` times with a pause between (so each one finds the relay asleep). What an operator
+ * sees for a single state change; without the relays being woken by the append it would be
+ * the poll interval (100 ms) on top.
+ */
+export async function e2eServeIdle(ctx: BenchContext, port: number, count: number): Promise<ScenarioResult> {
+  const topic = await ctx.topic('serve-idle');
+  const serve = await startServe({ HERALD_DB: `sqlite:${join(ctx.tmp, `idle-${Date.now()}.db`)}`, HERALD_KAFKA_BROKERS: ctx.brokers, HERALD_KAFKA_TOPIC: topic }, port);
+  const consumer = await startConsumer(ctx.brokers, topic, (m) => m.headers.ce_id);
+  const runId = `idle${Date.now()}`;
+  const post = async (id: string) => {
+    const r = await fetch(`${serve.url}/v2/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(benchEvent(0, ctx.recordSize, id)) });
+    if (r.status !== 202) throw new Error(`POST answered ${r.status}`);
+    await r.arrayBuffer();
+  };
+  try {
+    await post(`${runId}-warm`);
+    await waitReceived(consumer, 1);
+    const lat: number[] = [];
+    const t0 = now();
+    for (let i = 0; i < count; i++) {
+      await sleep(150); // longer than the relay's poll interval: every event finds it idle
+      const id = `${runId}-${i}`;
+      const sent = now();
+      await post(id);
+      const deadline = Date.now() + 10_000;
+      while (!consumer.received.has(id) && Date.now() < deadline) await sleep(0.5);
+      const at = consumer.received.get(id);
+      if (at !== undefined) lat.push(at - sent);
+    }
+    return latencyResult('e2e latency: herald serve, one event on an idle service', count, (now() - t0) / 1000, lat, `POST /v2/events (one event, SQLite) until a Kafka consumer has it; ${count} events, 150 ms apart; target median < 20 ms`);
+  } finally {
+    await consumer.stop();
+    await serve.stop();
+  }
+}
+
 export async function e2eKcat(ctx: BenchContext, rate: number, seconds: number): Promise<ScenarioResult> {
   const topic = await ctx.topic('e2e-kcat');
   const total = Math.round(rate * seconds);
@@ -481,13 +519,13 @@ export async function queryLatency(ctx: BenchContext, store: 'sqlite' | 'postgre
 // 6. Tally throughput.
 
 export function tallyThroughput(total: number): ScenarioResult {
-  const sink = { name: 'choria', type: 'kafka', brokers: ['127.0.0.1:9'], profile: 'choria' } as SinkConfig;
+  const [binding] = createBindings([{ name: 'choria', type: 'kafka', brokers: ['127.0.0.1:9'], profile: 'choria' } as SinkConfig]);
   const variants: IncomingMessage[] = [];
   for (let n = 0; n < 1000; n++) {
     const o = { identity: `node${n}.example.net`, component: n % 3 === 0 ? 'server' : 'provisioner', version: `0.${n % 7}.0` };
     const e = n % 4 === 0 ? lifecycle.startup(o) : n % 4 === 1 ? lifecycle.alive(o) : n % 4 === 2 ? lifecycle.shutdown(o)
       : machine.transition({ identity: o.identity, machine: 'hoist', version: '1.0.0', transition: 'go', fromState: 'idle', toState: 'busy' });
-    for (const m of encodeForSink(sink, e)) {
+    for (const m of binding!.encode(e)) {
       variants.push({ topic: m.topic, key: m.key ?? null, value: m.value, headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])) });
     }
   }

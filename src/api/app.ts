@@ -9,14 +9,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { HeraldConfig } from '../config/schema.js';
-import { createRedactor, createValueRedactor } from '../events/redact.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { EventStore } from '../store/types.js';
-import { createAuthorizer, type Access } from './auth.js';
-import type { ApiContext, SinkRouting } from './context.js';
+import { createAuthorizer } from './auth.js';
+import type { Ingest } from '../pipeline/ingest.js';
+import type { ApiContext, SinkStatusSource } from './context.js';
 import { toHeraldError } from './errors.js';
 import { createApiMetrics } from './metrics.js';
-import { createNotifier } from './notifier.js';
+import { createNotifier, type Notifier } from './notifier.js';
 import { streamRoutes } from './routes/stream.js';
 import { entitiesRoutes } from './routes/entities.js';
 import { eventsRoutes } from './routes/events.js';
@@ -24,19 +24,16 @@ import { systemRoutes } from './routes/system.js';
 import { createValidatorCompiler } from './validation.js';
 import { consolePlugin } from '../console/index.js';
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** Who may call the route: open, read (read tokens when configured) or write (API tokens). */
-    access?: Access;
-  }
-}
-
 export interface AppOptions {
   store: EventStore;
+  /** Every write goes through it (the service's durable pipeline). */
+  ingest: Ingest;
   config: HeraldConfig;
   logger?: Logger;
-  /** The outbox's routing and status; without it events get no outbox rows and /v2/sinks is []. */
-  sinks?: SinkRouting;
+  /** The sinks' status (the outbox); without it /v2/sinks is []. */
+  sinks?: SinkStatusSource;
+  /** Wakes the live streams; the service shares it with the ingest's hand-over. */
+  notifier?: Notifier;
   /** Registry for the service metrics (default: a new one with process metrics). */
   metrics?: Registry;
 }
@@ -64,13 +61,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const metrics = createApiMetrics(options.metrics);
   const ctx: ApiContext = {
     store,
+    ingest: options.ingest,
     config,
     logger,
     sinks: options.sinks,
     metrics,
-    redactEvent: createRedactor(config.redact.keys),
-    redactValue: createValueRedactor(config.redact.keys),
-    notifier: createNotifier(),
+    notifier: options.notifier ?? createNotifier(),
   };
 
   const authorizer = createAuthorizer(config.auth);

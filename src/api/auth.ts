@@ -9,6 +9,14 @@ import { HeraldError } from '../errors.js';
 
 export type Access = 'open' | 'read' | 'write';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route: open, read (read tokens when configured) or write (API tokens). */
+    access?: Access;
+  }
+}
+
+
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 /** Decides for one request: throws UNAUTHORIZED (no token) or FORBIDDEN (wrong token). */

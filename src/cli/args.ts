@@ -4,7 +4,6 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
-import { isBrokerAddress } from '../config/load.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -57,15 +56,7 @@ export function parseIntFlag(value: string, flag: string, min = 0, max = Number.
   return Number(value);
 }
 
-/** `--brokers host:port[,host:port]`. */
-export function parseBrokers(value: string, flag = '--brokers'): string[] {
-  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = list.find((b) => !isBrokerAddress(b));
-  if (list.length === 0 || bad !== undefined) {
-    throw new UsageError(`${flag} must be HOST:PORT[,HOST:PORT...], got "${value}"`, [{ path: flag, message: 'must be HOST:PORT[,HOST:PORT...]' }]);
-  }
-  return list;
-}
+export { parseBrokers } from '../transports/kafka/address.js';
 
 export function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
   if (!(allowed as readonly string[]).includes(value)) {

@@ -6,13 +6,10 @@
  * store drops repeats by id).
  */
 import { subscribe, type SubscribeOptions } from '../consumer/subscribe.js';
-import { UsageError } from '../errors.js';
-import { createRedactor } from '../events/redact.js';
+import { isHeraldError, UsageError } from '../errors.js';
 import { createLogger, rateLimitedWarn } from '../log.js';
-import { createOutbox } from '../outbox/index.js';
-import { getProfile } from '../profiles/index.js';
-import type { ProfileName } from '../profiles/types.js';
-import { openStore } from '../store/index.js';
+import { openDurablePipeline } from '../pipeline/durable.js';
+import { getProfile, type ProfileName } from '../profiles/registry.js';
 import { parseFlags } from './args.js';
 import { CONFIG_FLAGS, configFromFlags, namedSink } from './config-flags.js';
 import { SOURCE_FLAGS, sourceFromFlags } from './source-flags.js';
@@ -55,10 +52,13 @@ export async function run(argv: string[]): Promise<number> {
     logger,
   };
 
-  const store = await openStore(config.store.url, { logger });
-  await store.migrate();
-  const outbox = await createOutbox({ store, config: { streaming: config.streaming, sinks: [sink] }, logger });
-  const redact = createRedactor(config.redact.keys);
+  const pipeline = await openDurablePipeline({
+    storeUrl: config.store.url,
+    sinks: [sink],
+    streaming: config.streaming,
+    logger,
+    redactKeys: config.redact.keys,
+  });
   const warn = rateLimitedWarn((msg) => logger.warn(msg));
   let bridged = 0;
   let undecodable = 0;
@@ -69,9 +69,18 @@ export async function run(argv: string[]): Promise<number> {
   try {
     for await (const item of subscribe(options)) {
       if (item.ok) {
-        await store.append([redact(item.decoded.event)], { sinks: outbox.sinks.sinkNames });
-        outbox.notify();
-        bridged++;
+        // The decoded event keeps its id and time; ingest validates, redacts and stores it with
+        // its outbox entry before the source hears it was taken.
+        try {
+          await pipeline.ingest.events(item.decoded.event);
+          bridged++;
+        } catch (err) {
+          // An event Herald would refuse at its API (invalid, too large for the sink) is skipped
+          // like an undecodable message; a store failure is not (the message stays unacknowledged).
+          if (!isHeraldError(err) || (err.code !== 'INVALID_EVENT' && err.code !== 'PAYLOAD_TOO_LARGE')) throw err;
+          undecodable++;
+          warn(`skipping a message on ${item.message.topic} that Herald cannot accept: ${err.message}`);
+        }
       } else {
         undecodable++;
         warn(`skipping an undecodable message on ${item.message.topic}: ${item.error.message}`);
@@ -80,9 +89,8 @@ export async function run(argv: string[]): Promise<number> {
     }
   } finally {
     logger.info({ bridged, undecodable }, 'bridge stopping; delivering what is queued');
-    await outbox.drain(10_000).catch((err: unknown) => logger.warn({ err: String(err) }, 'not everything was delivered before stopping; it stays queued'));
-    await outbox.close();
-    await store.close();
+    await pipeline.outbox.drain(10_000).catch((err: unknown) => logger.warn({ err: String(err) }, 'not everything was delivered before stopping; it stays queued'));
+    await pipeline.close();
   }
   return 0;
 }

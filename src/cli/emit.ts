@@ -5,20 +5,17 @@
  * (exit 1). Prints the event id, and where Kafka stored it, on stdout.
  */
 import { readFileSync } from 'node:fs';
-import type { SinkConfig } from '../config/schema.js';
+import { createBindings } from '../delivery/binding.js';
+import { DirectDelivery } from '../delivery/direct.js';
 import { HeraldError, UsageError, ValidationError, type FieldProblem } from '../errors.js';
-import { createEvent } from '../events/event.js';
-import type { EventInput, HeraldEvent } from '../events/schema.js';
 import { createLogger } from '../log.js';
-import { PROFILE_EMIT_FLAGS, eventInputFromFlags, type EmitFlags } from '../profiles/emit-input.js';
-import { getProfile } from '../profiles/index.js';
-import type { ProfileName } from '../profiles/types.js';
-import { encodeForSink } from '../publisher/encode.js';
-import { createSink } from '../sinks/index.js';
-import { KafkaSink } from '../sinks/kafka/sink.js';
+import { DirectHandover } from '../pipeline/handovers.js';
+import { Ingest } from '../pipeline/ingest.js';
+import { getProfile, PROFILE_NAMES, PROFILES, type ProfileName } from '../profiles/registry.js';
+import type { EmitFlags } from '../profiles/types.js';
 import { oneOf, parseDuration, parseFlags, type OptionSpec } from './args.js';
-import { cliBrokers } from './topics.js';
-import { checkTransportUrls } from './source-flags.js';
+import { flagName, sinkFromFlags } from './transport-flags.js';
+import { readConfigFile, validateConfigInput } from '../config/load.js';
 
 const COMMON_OPTIONS: OptionSpec = {
   brokers: { type: 'string' },
@@ -46,6 +43,11 @@ const COMMON_OPTIONS: OptionSpec = {
   'producer-properties': { type: 'string' },
 };
 
+/** Each profile's own `herald emit` flags (from the profile registry). */
+const PROFILE_EMIT_FLAGS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.values(PROFILES).map((p) => [p.name, Object.keys(p.emit?.flags ?? {})]),
+);
+
 /** Profile-specific flags of every profile (besides the common ones), accepted as strings. */
 const PROFILE_FLAGS: string[] = [...new Set(Object.values(PROFILE_EMIT_FLAGS).flat())].filter((f) => !(f in COMMON_OPTIONS));
 
@@ -58,7 +60,7 @@ const USAGE = `usage: herald emit --type TYPE [--source SOURCE] [--subject S] [-
        [--severity debug|info|warning|error|critical] [--id ID] [--time RFC3339] [--key KEY] [--message TEXT]
        [--content-type TYPE] [--dataschema URI]
        [--brokers HOST:PORT[,...] | --nats URL [--jetstream] | --amqp URL [--exchange NAME] | --server URL]
-       [--topic T] [--profile cloudevents|aliecs|choria|cloudstack|assisted] [--mode binary|structured]
+       [--topic T] [--profile ${PROFILE_NAMES.join('|')}] [--mode binary|structured]
        [--timeout 10s] [--producer-properties FILE]`;
 
 /** Event field → the flag that sets it, for error messages. */
@@ -126,7 +128,8 @@ function commonInput(values: Record<string, unknown>, entity: { kind: string; id
   };
 }
 
-function buildEvent(values: Record<string, unknown>, profile: ProfileName): HeraldEvent {
+/** The event input the flags describe, in the profile's vocabulary; validated by the ingest. */
+function eventInput(values: Record<string, unknown>, profile: ProfileName): Record<string, unknown> {
   const entity = typeof values.entity === 'string' ? parseEntity(values.entity) : undefined;
   const hasData = typeof values.data === 'string';
   const data = hasData ? parseData(values.data as string) : undefined;
@@ -137,25 +140,22 @@ function buildEvent(values: Record<string, unknown>, profile: ProfileName): Hera
     const owners = Object.entries(PROFILE_EMIT_FLAGS).filter(([, fl]) => fl.includes(stray)).map(([p]) => p);
     throw new UsageError(`--${stray} applies to --profile ${owners.join(' or ')} only`, [{ path: `--${stray}`, message: `applies to --profile ${owners.join(' or ')}` }]);
   }
-  let input: EventInput | Record<string, unknown> | undefined;
-  if (profile !== 'cloudevents') {
-    const flags: EmitFlags = {};
-    for (const [k, v] of Object.entries(values)) if (typeof v === 'string') flags[k] = v;
-    if (entity !== undefined) flags.entity = entity;
-    if (hasData) flags.data = data;
-    else delete flags.data;
-    input = eventInputFromFlags(profile, flags);
-  }
-  input ??= commonInput(values, entity, data, hasData);
-  try {
-    return createEvent(input);
-  } catch (err) {
-    if (err instanceof ValidationError) throw problemsAsFlags(err);
-    throw err;
-  }
+  const emit = PROFILES[profile].emit;
+  if (emit === undefined) return commonInput(values, entity, data, hasData);
+  const flags: EmitFlags = {};
+  for (const [k, v] of Object.entries(values)) if (typeof v === 'string') flags[k] = v;
+  if (entity !== undefined) flags.entity = entity;
+  if (hasData) flags.data = data;
+  else delete flags.data;
+  return emit.input(flags) as unknown as Record<string, unknown>;
 }
 
-async function postToServer(url: string, event: HeraldEvent, timeoutMs: number): Promise<string> {
+/** Ingest's validation problems, named by flag. */
+function asFlags(err: unknown): unknown {
+  return err instanceof ValidationError ? problemsAsFlags(err) : err;
+}
+
+async function postToServer(url: string, event: Record<string, unknown>, timeoutMs: number): Promise<string> {
   let endpoint: URL;
   try {
     endpoint = new URL('/v2/events', url.endsWith('/') ? url : `${url}/`);
@@ -186,7 +186,7 @@ async function postToServer(url: string, event: HeraldEvent, timeoutMs: number):
     throw new HeraldError(res.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', `herald serve refused the event (${res.status}): set HERALD_API_TOKEN to a valid write token`);
   }
   if (!res.ok) throw new HeraldError('INTERNAL', `herald serve answered ${res.status}: ${body.error ?? res.statusText}`);
-  return body.ids?.[0] ?? event.id;
+  return body.ids?.[0] ?? String(event.id ?? '');
 }
 
 /** Runs `herald emit`; returns the exit code (errors are thrown as HeraldErrors). */
@@ -207,54 +207,52 @@ export async function run(argv: string[]): Promise<number> {
   if (transports.length > 1) {
     throw new UsageError(`give one of ${transports.map((t) => `--${t}`).join(', ')}, not several`, [{ path: `--${transports[1]}`, message: 'conflicts with --' + transports[0] }]);
   }
-  // Validate flags that do not depend on the event before building it, so errors name them.
-  const brokers = typeof values.server === 'string' || typeof values.nats === 'string' || typeof values.amqp === 'string' ? undefined : cliBrokers(values);
-
-  const event = buildEvent(values, profileName);
-
   if (typeof values.server === 'string') {
-    const id = await postToServer(values.server, event, timeoutMs);
+    const id = await postToServer(values.server, eventInput(values, profileName), timeoutMs);
     process.stdout.write(`${id}\n`);
     return 0;
   }
-
-  const logLevel = typeof values['log-level'] === 'string' ? values['log-level'] : 'warn';
-  const logger = createLogger({ level: logLevel as 'warn', name: 'herald-emit' });
-  const base = {
+  // Flags that do not depend on the event first, so their errors name them.
+  const config = sinkFromFlags(values, {
     name: 'emit',
     profile: profileName,
     ...(typeof values.topic === 'string' && { topic: values.topic }),
     ...(mode !== undefined && { mode }),
     timeoutMs: Math.max(100, timeoutMs),
-  };
-  checkTransportUrls(values);
-  let config: SinkConfig;
-  // A one-off emit publishes with core NATS (subscribers such as `herald view --nats` get it)
-  // unless --jetstream asks for a stream's acknowledgement (then a stream must capture the subject).
-  if (typeof values.nats === 'string') config = { ...base, type: 'nats', url: values.nats, jetstream: values.jetstream === true };
-  else if (typeof values.amqp === 'string') config = { ...base, type: 'amqp', url: values.amqp, ...(typeof values.exchange === 'string' && { exchange: values.exchange }) };
-  else {
-    config = {
-      ...base,
-      type: 'kafka',
-      brokers: brokers!,
-      ...(typeof values['producer-properties'] === 'string' && { producerProperties: values['producer-properties'] }),
-    };
-  }
-  const sink = createSink(config, { logger });
+  });
+  const input = eventInput(values, profileName);
+  const logLevel = typeof values['log-level'] === 'string' ? values['log-level'] : 'warn';
+  const logger = createLogger({ level: logLevel as 'warn', name: 'herald-emit' });
+  const [binding] = createBindings([config], { at: flagName });
+  const delivery = new DirectDelivery({ logger });
+  const ingest = new Ingest({ handover: new DirectHandover([binding!], delivery), redactKeys: redactKeys(values) });
   try {
-    const fallbackTopic = sink instanceof KafkaSink ? sink.propertiesTopic : undefined;
-    const messages = encodeForSink(config, event, fallbackTopic);
-    if (messages.length === 0) {
+    let result;
+    try {
+      result = await ingest.events(input);
+    } catch (err) {
+      throw asFlags(err);
+    }
+    const event = result.events[0]!;
+    if (result.messages === 0) {
       throw new UsageError(`--profile ${profileName} does not carry events of type ${event.type}`, [{ path: '--type', message: `not carried by the ${profileName} profile` }]);
     }
-    const outcomes = await sink.publish(messages);
-    const failed = outcomes.find((o) => !o.ok);
-    if (failed !== undefined && !failed.ok) throw failed.error;
-    const where = sink instanceof KafkaSink ? sink.lastDeliveries.map((d) => ` topic=${d.topic} partition=${d.partition} offset=${d.offset}`).join('') : ` topic=${messages[0]!.topic}`;
+    const sink = await delivery.sinkOf(binding!);
+    const landed = sink.lastDeliveries ?? [];
+    const where = landed.length > 0
+      ? landed.map((d) => ` topic=${d.topic}${d.partition !== undefined ? ` partition=${d.partition}` : ''}${d.offset !== undefined ? ` offset=${d.offset}` : ''}`).join('')
+      : ` topic=${binding!.encode(event)[0]?.topic ?? binding!.topic}`;
     process.stdout.write(`${event.id}${where}\n`);
     return 0;
   } finally {
-    await sink.close();
+    await delivery.close();
   }
+}
+
+/** Extra secret key names: HERALD_REDACT_KEYS, and redact.keys of --config when given. */
+function redactKeys(values: Record<string, unknown>): string[] {
+  const fromEnv = (process.env.HERALD_REDACT_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  if (typeof values.config !== 'string') return fromEnv;
+  const file = validateConfigInput(readConfigFile(values.config), `config file ${values.config}`);
+  return [...fromEnv, ...(file.redact?.keys ?? [])];
 }

@@ -7,9 +7,8 @@
 import { isHeraldError, UsageError } from '../errors.js';
 import { SEVERITIES } from '../events/schema.js';
 import { createLogger } from '../log.js';
-import { createOutbox } from '../outbox/index.js';
-import { countMatching, enqueueReplay, type ReplayFilter } from '../replay/replay.js';
-import { openStore } from '../store/index.js';
+import { openDurablePipeline } from '../pipeline/durable.js';
+import { countMatching, enqueueReplay, type ReplayFilter } from '../pipeline/replay.js';
 import { oneOf, parseDuration, parseFlags } from './args.js';
 import { CONFIG_FLAGS, configFromFlags, namedSink } from './config-flags.js';
 import { parseEntity } from './emit.js';
@@ -75,23 +74,25 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError(`sink "${sink.name}" is disabled (${key}: false): nothing would deliver the replay`, [{ path: key, message: 'is false' }]);
   }
   const logger = createLogger({ level: config.logLevel, name: 'herald-replay' });
-  const store = await openStore(config.store.url, { logger });
+  const deliverHere = values['dry-run'] !== true && values['no-wait'] !== true;
+  // Without a relay of its own (--no-wait, --dry-run) the entries wait for a running herald serve.
+  const pipeline = await openDurablePipeline({ storeUrl: config.store.url, sinks: [sink], streaming: true, startRelays: deliverHere, logger, redactKeys: config.redact.keys });
+  const { store, outbox } = pipeline;
   try {
-    await store.migrate();
     if (values['dry-run'] === true) {
       const n = await countMatching(store, filter);
       process.stdout.write(`${n} event${n === 1 ? '' : 's'} would be replayed to sink ${sink.name}\n`);
       return 0;
     }
     const progress = (queued: number, total: number) => process.stderr.write(`queued ${queued}/${total}\n`);
-    const { total, queued } = await enqueueReplay({ store, sink: sink.name, filter, onProgress: progress });
-    if (values['no-wait'] === true || queued === 0) {
+    const { total, queued, redacted } = await enqueueReplay({ store, outbox, redact: (e) => pipeline.ingest.redact(e), sink: sink.name, filter, onProgress: progress });
+    if (redacted > 0) process.stderr.write(`herald replay: ${redacted} stored event${redacted === 1 ? '' : 's'} held values the current redaction hides; they were redacted in the store first\n`);
+    if (!deliverHere || queued === 0) {
       process.stdout.write(`${queued} event${queued === 1 ? '' : 's'} queued for sink ${sink.name}${queued > 0 ? ' (a running herald serve delivers them)' : ''}\n`);
       return 0;
     }
-    const outbox = await createOutbox({ store, config: { streaming: true, sinks: [sink] }, logger, housekeeping: false });
     const ticker = setInterval(() => {
-      outbox.sinks.status().then(
+      outbox.status().then(
         ([s]) => s && process.stderr.write(`delivered to ${sink.name}: pending ${s.pending}${s.lastError ? `, last error: ${s.lastError}` : ''}\n`),
         () => undefined,
       );
@@ -102,16 +103,15 @@ export async function run(argv: string[]): Promise<number> {
     } catch (err) {
       if (!isHeraldError(err) || err.code !== 'TIMEOUT') throw err;
       drained = false;
-      const [s] = await outbox.sinks.status();
+      const [s] = await outbox.status();
       process.stderr.write(`herald replay: ${s?.pending ?? '?'} events still pending for sink ${sink.name} after ${timeoutMs / 1000}s; they stay queued and a running herald serve delivers them (last error: ${s?.lastError ?? 'none'})\n`);
     } finally {
       clearInterval(ticker);
-      await outbox.close();
     }
     if (!drained) return 1;
     process.stdout.write(`${queued} of ${total} events replayed to sink ${sink.name}\n`);
     return 0;
   } finally {
-    await store.close();
+    await pipeline.close();
   }
 }

@@ -4,7 +4,6 @@
  */
 import { LOG_LEVELS } from '../config/schema.js';
 import { createLogger } from '../log.js';
-import { outboxFactory } from '../outbox/index.js';
 import { startService } from '../service/index.js';
 import { parseFlags, parseIntFlag } from './args.js';
 import { CONFIG_FLAGS, configFromFlags } from './config-flags.js';
@@ -37,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
     : {};
   const config = configFromFlags(values, server);
   const logger = createLogger({ level: config.logLevel });
-  const service = await startService(config, { logger, outbox: outboxFactory });
+  const service = await startService(config, { logger });
 
   return new Promise<number>((resolve) => {
     let stopping = false;

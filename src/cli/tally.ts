@@ -49,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
   const component = typeof values.component === 'string' ? values.component : undefined;
   const abort = new AbortController();
   const options: SubscribeOptions = {
-    ...sourceFromFlags(values, { group: 'herald-tally', kafkaPattern: CHORIA_TOPIC_PATTERN, natsSubjects: CHORIA_SUBJECTS, amqpBindings: CHORIA_BINDINGS }),
+    ...sourceFromFlags(values, { group: 'herald-tally', read: { kafka: { pattern: CHORIA_TOPIC_PATTERN }, nats: { topics: CHORIA_SUBJECTS }, amqp: { topics: CHORIA_BINDINGS } } }),
     signal: abort.signal,
     logger,
   };

@@ -2,40 +2,13 @@
  * `herald topics`: lists the topics of a Kafka cluster with partitions, replication factor,
  * min.insync.replicas, retention.ms and cleanup.policy (`--format table|json`, `--pattern`).
  */
-import { loadConfig } from '../config/load.js';
-import { UsageError } from '../errors.js';
-import { describeTopics } from '../sinks/kafka/topics.js';
-import { resolveKafkaConnection } from '../sinks/kafka/client-options.js';
-import { oneOf, parseBrokers, parseDuration, parseFlags } from './args.js';
+import { resolveKafkaConnection } from '../transports/kafka/connection.js';
+import { describeTopics } from '../transports/kafka/topics.js';
+import { oneOf, parseDuration, parseFlags } from './args.js';
+import { cliBrokers } from './transport-flags.js';
+import { parsePattern } from '../transports/shared/flags.js';
 
-/**
- * The brokers a command talks to: `--brokers`, else bootstrap.servers of
- * `--producer-properties`, else HERALD_KAFKA_BROKERS or the first kafka sink of `--config`.
- * Returns undefined when none is known.
- */
-export function cliBrokers(values: Record<string, unknown>, needed = true): string[] | undefined {
-  if (typeof values.brokers === 'string') return parseBrokers(values.brokers);
-  if (typeof values['producer-properties'] === 'string') {
-    const conn = resolveKafkaConnection({ producerProperties: values['producer-properties'] as string, brokers: undefined }, 'herald-cli');
-    return conn.brokers;
-  }
-  const cfg = loadConfig({ ...(typeof values.config === 'string' && { file: values.config }) });
-  const sink = cfg.sinks.find((s) => s.type === 'kafka' && s.brokers !== undefined);
-  if (sink?.brokers !== undefined) return [...sink.brokers];
-  if (needed) {
-    throw new UsageError('--brokers is required (HOST:PORT[,HOST:PORT...]), or set HERALD_KAFKA_BROKERS or a kafka sink in --config', [{ path: '--brokers', message: 'is required' }]);
-  }
-  return undefined;
-}
-
-/** Compiles a `--pattern` regular expression; a bad one is a usage error naming the flag. */
-export function parsePattern(value: string, flag = '--pattern'): RegExp {
-  try {
-    return new RegExp(value);
-  } catch (err) {
-    throw new UsageError(`${flag} is not a valid regular expression: ${(err as Error).message}`, [{ path: flag, message: 'must be a regular expression' }]);
-  }
-}
+export { parsePattern } from '../transports/shared/flags.js';
 
 const USAGE = `usage: herald topics --brokers HOST:PORT[,...] [--pattern REGEX] [--format table|json] [--timeout 10s] [--producer-properties FILE]`;
 

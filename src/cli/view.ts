@@ -3,15 +3,15 @@
  * and reported on stderr, never fatal. Exits 0 after --max events or --timeout without one,
  * and on Ctrl-C; a summary line goes to stderr on exit.
  */
-import { HeraldError, UsageError } from '../errors.js';
+import { HeraldError } from '../errors.js';
 import type { HeraldEvent, Severity } from '../events/schema.js';
 import { SEVERITIES } from '../events/schema.js';
-import { decodeMessage, summarizeDecoded } from '../profiles/decode.js';
-import { getProfile } from '../profiles/index.js';
-import type { DecodedMessage, IncomingMessage, ProfileName } from '../profiles/types.js';
 import { openSource } from '../consumer/subscribe.js';
-import { valueForJson } from '../profiles/bytes.js';
-import type { ReceivedMessage, Source } from '../sources/types.js';
+import { decodeMessage, summarizeDecoded } from '../profiles/decode.js';
+import { getProfile, type ProfileName } from '../profiles/registry.js';
+import type { DecodedMessage, IncomingMessage } from '../profiles/types.js';
+import { valueForJson } from '../shared/json.js';
+import type { ReceivedMessage, Source } from '../transports/types.js';
 import { oneOf, parseDuration, parseFlags, parseIntFlag } from './args.js';
 import { parseEntity } from './emit.js';
 import { SOURCE_FLAGS, sourceFromFlags } from './source-flags.js';
@@ -88,13 +88,10 @@ export async function run(argv: string[]): Promise<number> {
     severities,
     entities: list(values.entity).map((e) => (e.includes(':') ? parseEntity(e) : { kind: e })),
   };
-  if (typeof values.amqp === 'string' && (values.topic !== undefined || values.pattern !== undefined)) {
-    throw new UsageError('--topic/--pattern do not apply to --amqp; use --binding PATTERN (default #)', [{ path: '--topic', message: 'use --binding with --amqp' }]);
-  }
   const abort = new AbortController();
   // Without --group, view shows every message (broadcast: a Kafka group that never commits).
-  const source: Source = openSource({
-    ...sourceFromFlags({ ...values, ...(values.topic !== undefined && { topic: list(values.topic) }) }, { natsSubjects: ['>'] }),
+  const source: Source = await openSource({
+    ...sourceFromFlags(values, { read: { nats: { topics: ['>'] } } }),
     signal: abort.signal,
   });
 
@@ -106,8 +103,7 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSignal);
   const out = (line: string) => process.stdout.write(line + '\n');
   try {
-    const startable = source as Source & { start?: () => Promise<void> };
-    if (typeof startable.start === 'function') await startable.start();
+    await source.start?.();
     const it = source.messages()[Symbol.asyncIterator]();
     const aborted = new Promise<'abort'>((resolve) => abort.signal.addEventListener('abort', () => resolve('abort'), { once: true }));
     for (;;) {

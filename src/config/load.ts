@@ -4,9 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, type FieldProblem } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { ajvProblems, createAjv } from '../events/validate.js';
-import { HeraldConfigSchema, LOG_LEVELS, PROFILES, type HeraldConfig, type HeraldConfigInput, type SinkConfig } from './schema.js';
+import { PROFILE_NAMES } from '../profiles/registry.js';
+import { isBrokerAddress } from '../transports/kafka/address.js';
+import { HeraldConfigSchema, LOG_LEVELS, type HeraldConfig, type HeraldConfigInput, type SinkConfig } from './schema.js';
+import { resolveSinks, sinkProblems, type SinkKeyNamer } from './sinks.js';
+
+export { isBrokerAddress };
 
 export const DEFAULTS = {
   server: { host: '127.0.0.1', port: 8080, bodyLimit: 5 * 1024 * 1024 },
@@ -40,6 +45,9 @@ export function readConfigFile(file: string): unknown {
   } catch (err) {
     throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
+  // A file that says nothing is a mistake (a truncated copy, the wrong path): starting on
+  // defaults would accept events that no sink ever receives.
+  if (text.trim() === '') throw new ConfigError(`config file ${file} is empty; give at least one key (e.g. sinks), or leave out --config`, [{ path: file, message: 'is empty' }]);
   try {
     return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
@@ -108,8 +116,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HeraldConfigInput {
 
   // One Kafka sink as a shortcut. With the assisted profile, its own variable names are aliases.
   const profile = get('HERALD_KAFKA_PROFILE');
-  if (profile !== undefined && !(PROFILES as readonly string[]).includes(profile)) {
-    throw new ConfigError(`HERALD_KAFKA_PROFILE must be one of ${PROFILES.join(', ')}, got "${profile}"`, [{ path: 'HERALD_KAFKA_PROFILE', message: `must be one of ${PROFILES.join(', ')}` }]);
+  if (profile !== undefined && !(PROFILE_NAMES as readonly string[]).includes(profile)) {
+    throw new ConfigError(`HERALD_KAFKA_PROFILE must be one of ${PROFILE_NAMES.join(', ')}, got "${profile}"`, [{ path: 'HERALD_KAFKA_PROFILE', message: `must be one of ${PROFILE_NAMES.join(', ')}` }]);
   }
   const assisted = profile === 'assisted';
   const brokers = get('HERALD_KAFKA_BROKERS') ?? (assisted ? get('KAFKA_BOOTSTRAP_SERVER') : undefined);
@@ -137,35 +145,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HeraldConfigInput {
   return out;
 }
 
-/** `host:port` with a port in range; IPv6 hosts in brackets. */
-export function isBrokerAddress(s: string): boolean {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(s);
-  return m !== null && Number(m[2]) > 0 && Number(m[2]) <= 65535;
-}
-
-/** Checks the schema cannot express: per-type required keys, unique names, broker addresses. */
-function semanticProblems(cfg: HeraldConfigInput): FieldProblem[] {
-  const out: FieldProblem[] = [];
-  const names = new Set<string>();
-  (cfg.sinks ?? []).forEach((s, i) => {
-    const at = (k: string) => `sinks[${i}].${k}`;
-    if (names.has(s.name)) out.push({ path: at('name'), message: `"${s.name}" is used by another sink; names must be unique` });
-    names.add(s.name);
-    if (s.type === 'kafka') {
-      if (!s.brokers && !s.producerProperties) out.push({ path: at('brokers'), message: 'is required for a kafka sink (HOST:PORT list)' });
-      s.brokers?.forEach((b, j) => {
-        if (!isBrokerAddress(b)) out.push({ path: `${at('brokers')}[${j}]`, message: `"${b}" is not HOST:PORT` });
-      });
-    }
-    if ((s.type === 'nats' || s.type === 'amqp') && !s.url) {
-      out.push({ path: at('url'), message: `is required for a ${s.type} sink (${s.type === 'nats' ? 'nats://host:4222' : 'amqp://user:pass@host:5672'})` });
-    }
-    if (s.url && s.type === 'nats' && !/^(nats|tls|wss?):\/\//.test(s.url)) out.push({ path: at('url'), message: 'must be a nats:// or tls:// URL' });
-    if (s.url && s.type === 'amqp' && !/^amqps?:\/\//.test(s.url)) out.push({ path: at('url'), message: 'must be an amqp:// or amqps:// URL' });
-    if (s.mode && (s.profile ?? 'cloudevents') !== 'cloudevents') out.push({ path: at('mode'), message: 'applies to the cloudevents profile only' });
-  });
-  return out;
-}
+/** The sink of HERALD_KAFKA_* is named by its variables in problems. */
+const ENV_SINK_KEYS: Record<string, string> = { brokers: 'HERALD_KAFKA_BROKERS', topic: 'HERALD_KAFKA_TOPIC', profile: 'HERALD_KAFKA_PROFILE' };
+const envSinkKey: SinkKeyNamer = (i, key) => ENV_SINK_KEYS[key] ?? (key === '' ? `sinks[${i}]` : `sinks[${i}].${key}`);
 
 function merge<T>(base: T, over: unknown): T {
   if (over === undefined) return base;
@@ -186,13 +168,13 @@ function deepFreeze<T>(o: T): T {
 }
 
 /** Validates one config object (file form); throws ConfigError naming every bad key. */
-export function validateConfigInput(input: unknown, origin = 'configuration'): HeraldConfigInput {
+export function validateConfigInput(input: unknown, origin = 'configuration', sinkNames?: SinkKeyNamer): HeraldConfigInput {
   if (input === null || input === undefined) return {};
   if (!validate(input)) {
     const problems = ajvProblems(validate.errors, '', (p) => keysAt(p));
     throw new ConfigError(`invalid ${origin}: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
   }
-  const problems = semanticProblems(input as HeraldConfigInput);
+  const problems = sinkProblems((input as HeraldConfigInput).sinks ?? [], sinkNames);
   if (problems.length > 0) {
     throw new ConfigError(`invalid ${origin}: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);
   }
@@ -220,7 +202,11 @@ export function loadConfig(options: LoadOptions = {}): HeraldConfig {
   const fromFile = file !== undefined ? validateConfigInput(readConfigFile(file), `config file ${file}`) : {};
   const fromEnv = configFromEnv(env);
   let merged: HeraldConfigInput = merge(merge(fromFile, fromEnv), options.overrides ?? {});
-  merged = validateConfigInput(merged);
-  const full = merge(structuredClone(DEFAULTS) as unknown as HeraldConfig, merged);
-  return deepFreeze(full);
+  // Sinks from HERALD_KAFKA_* alone are named by their variables.
+  const fromEnvOnly = fromFile.sinks === undefined && options.overrides?.sinks === undefined && fromEnv.sinks !== undefined;
+  merged = validateConfigInput(merged, 'configuration', fromEnvOnly ? envSinkKey : undefined);
+  const full = deepFreeze(merge(structuredClone(DEFAULTS) as unknown as HeraldConfig, merged));
+  // Producer properties, TLS files: read and checked now, once (exit 2 naming the key).
+  resolveSinks(full.sinks, { env, ...(fromEnvOnly && { at: envSinkKey }) });
+  return full;
 }

@@ -10,7 +10,7 @@
  */
 import type { EntityState, EntityTransitionData, HeraldEvent } from '../events/index.js';
 import { ENTITY_EVENT_TYPES } from '../events/index.js';
-import type { SinkStatus } from '../sinks/types.js';
+import type { SinkStatus } from '../transports/types.js';
 import type { EventStore } from '../store/types.js';
 
 /** Something that says every sink's status (the outbox's SinkRouting fits). */

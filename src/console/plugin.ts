@@ -7,12 +7,15 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type {} from '../api/app.js';
-import type { Authorizer } from '../api/auth.js';
 import { HeraldError } from '../errors.js';
 import type { EventStore } from '../store/types.js';
 import { loadConsoleAssets, type ConsoleAsset } from './assets.js';
 import { DEFAULT_LIVE_TIMING, runLiveFeed, SinkSampler, type LiveTiming, type SinkStatusSource, type Wakeup } from './live.js';
+
+/** What the plugin needs of the API's authorizer: a read check that throws when refused. */
+export interface ReadCheck {
+  check(access: 'read', authorization: string | undefined): void;
+}
 
 export interface ConsolePluginOptions {
   store: EventStore;
@@ -23,7 +26,7 @@ export interface ConsolePluginOptions {
    * does (the route is marked `access: 'read'`); pass the authorizer when the plugin is
    * registered on an app without that hook.
    */
-  auth?: Authorizer;
+  auth?: ReadCheck;
   /** Wakes the live feed when this process stored events (the API's notifier); else it polls. */
   wakeup?: Wakeup;
   /** Directory of the built console (default: dist/console/assets of this package). */

@@ -9,34 +9,17 @@
 import { HeraldError, isHeraldError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { decodeMessage } from '../profiles/decode.js';
-import type { DecodedMessage, ProfileName } from '../profiles/types.js';
-import { createAmqpSource } from '../sources/amqp.js';
-import { createKafkaSource } from '../sources/kafka.js';
-import { createNatsSource } from '../sources/nats.js';
-import type { ReceivedMessage, Source } from '../sources/types.js';
+import type { ProfileName } from '../profiles/registry.js';
+import type { DecodedMessage } from '../profiles/types.js';
+import { SOURCE_TRANSPORTS, TRANSPORTS, type TransportName } from '../transports/registry.js';
+import type { ReceivedMessage, Source, TransportDefinition } from '../transports/types.js';
 
-export interface KafkaTransport {
-  brokers: string[];
-  topics?: string[];
-  pattern?: RegExp;
-  producerProperties?: string;
-}
-export interface NatsTransport {
-  url: string;
-  subjects: string[];
-  /** JetStream stream (optional): read from JetStream rather than core NATS. */
-  stream?: string;
-}
-export interface AmqpTransport {
-  url: string;
-  exchange?: string;
-  binding?: string | string[];
-}
+type SpecOf<D> = D extends TransportDefinition<unknown, unknown, infer S> ? S : never;
 
-export interface SubscribeOptions {
-  kafka?: KafkaTransport;
-  nats?: NatsTransport;
-  amqp?: AmqpTransport;
+/** What each readable transport reads: `kafka: { brokers, topics | pattern }`, `nats: { url, subjects }`, `amqp: { url, exchange?, binding? }`. */
+export type SourceSpecs = { [T in Exclude<TransportName, 'stdout'>]?: SpecOf<(typeof TRANSPORTS)[T]> };
+
+export interface SubscribeOptions extends SourceSpecs {
   /**
    * Chosen explicitly: `{ group }` shares messages among readers of the same group (Kafka
    * consumer group, JetStream durable, named AMQP queue); `'broadcast'` gives this reader
@@ -54,42 +37,20 @@ export type Received =
   | { ok: true; decoded: DecodedMessage; message: ReceivedMessage }
   | { ok: false; error: HeraldError; message: ReceivedMessage };
 
-/** Opens the Source the options describe (exactly one transport). */
-export function openSource(options: SubscribeOptions): Source {
-  const chosen = [options.kafka && 'kafka', options.nats && 'nats', options.amqp && 'amqp'].filter(Boolean);
+/** Opens the Source the options describe (exactly one transport; its client library is loaded now). */
+export async function openSource(options: SubscribeOptions): Promise<Source> {
+  const chosen = SOURCE_TRANSPORTS.filter((t) => (options as unknown as Record<string, unknown>)[t] !== undefined);
   if (chosen.length !== 1) {
-    throw new HeraldError('USAGE', `choose exactly one transport (kafka, nats or amqp), got ${chosen.length === 0 ? 'none' : chosen.join(' and ')}`);
+    throw new HeraldError('USAGE', `choose exactly one transport (${SOURCE_TRANSPORTS.join(', ')}), got ${chosen.length === 0 ? 'none' : chosen.join(' and ')}`);
   }
+  const name = chosen[0]!;
   const group = options.consumer === 'broadcast' ? undefined : options.consumer.group;
-  const common = {
+  const module = await TRANSPORTS[name].load();
+  return (module.createSource as (spec: unknown, o: object) => Source)((options as unknown as Record<string, unknown>)[name], {
     ...(group !== undefined && { group }),
     ...(options.from !== undefined && { from: options.from }),
     ...(options.signal !== undefined && { signal: options.signal }),
     logger: options.logger ?? silentLogger,
-  };
-  if (options.kafka) {
-    return createKafkaSource({
-      ...common,
-      brokers: options.kafka.brokers,
-      ...(options.kafka.topics !== undefined && { topics: options.kafka.topics }),
-      ...(options.kafka.pattern !== undefined && { pattern: options.kafka.pattern }),
-      ...(options.kafka.producerProperties !== undefined && { producerProperties: options.kafka.producerProperties }),
-    });
-  }
-  if (options.nats) {
-    return createNatsSource({
-      ...common,
-      url: options.nats.url,
-      subjects: options.nats.subjects,
-      ...(options.nats.stream !== undefined && { stream: options.nats.stream }),
-    });
-  }
-  const amqp = options.amqp!;
-  return createAmqpSource({
-    ...common,
-    url: amqp.url,
-    ...(amqp.exchange !== undefined && { exchange: amqp.exchange }),
-    ...(amqp.binding !== undefined && { binding: amqp.binding }),
   });
 }
 
@@ -99,7 +60,7 @@ export function openSource(options: SubscribeOptions): Source {
  * signal aborts or the loop is left (the source is closed either way).
  */
 export async function* subscribe(options: SubscribeOptions): AsyncGenerator<Received> {
-  const source = openSource(options);
+  const source = await openSource(options);
   try {
     for await (const message of source.messages()) {
       try {

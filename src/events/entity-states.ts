@@ -57,3 +57,99 @@ export interface EntityListData {
 
 export const isEntityEvent = (e: HeraldEvent): boolean =>
   e.type === ENTITY_EVENT_TYPES.enter || e.type === ENTITY_EVENT_TYPES.leave || e.type === ENTITY_EVENT_TYPES.list;
+
+/** The default watched states of the entity registry. */
+export const DEFAULT_WATCHED_STATES = ['RUNNING'] as const;
+
+/**
+ * Normalises a requested state: upper case; DESTROY (its outcome is not known yet) and an
+ * empty state are recorded as UNKNOWN.
+ */
+export function normalizeState(state: string | null | undefined): string {
+  const s = (state ?? '').trim().toUpperCase();
+  return s === '' || s === 'DESTROY' ? UNKNOWN_STATE : s;
+}
+
+/** A requested state change of one entity (already validated and redacted). */
+export interface StateRequest {
+  kind: string;
+  id: string;
+  state: string;
+  /** Replaces the attributes; undefined keeps the previous ones. */
+  attributes?: Record<string, unknown>;
+  /** Source of the notifications (default herald/entities). */
+  source?: string;
+}
+
+/** What a state change does: the entity's new record, and whether it changed state or only attributes. */
+export interface StateChangePlan {
+  previous: EntityState | null;
+  current: EntityState;
+  /** The state changed (or the entity is new). */
+  changed: boolean;
+  /** Only the attributes changed. */
+  attributesChanged: boolean;
+}
+
+/** Plans a state change at `now`: pure, so the store only reads the previous record and writes the new one. */
+export function planStateChange(previous: EntityState | null, request: StateRequest, now: Date): StateChangePlan {
+  const state = normalizeState(request.state);
+  const attributes = request.attributes ?? previous?.attributes ?? {};
+  const changed = previous === null || previous.state !== state;
+  const attributesChanged = previous !== null && JSON.stringify(previous.attributes) !== JSON.stringify(attributes);
+  const at = now.toISOString();
+  const current: EntityState = {
+    kind: request.kind,
+    id: request.id,
+    state,
+    previous: changed ? (previous?.state ?? null) : (previous?.previous ?? null),
+    enteredAt: changed || previous === null ? at : previous.enteredAt,
+    updatedAt: at,
+    attributes,
+  };
+  return { previous, current, changed, attributesChanged };
+}
+
+/** The event inputs of one notification (leave, enter or list), before id and time are assigned. */
+export interface NotificationInput {
+  source: string;
+  type: string;
+  time: string;
+  entity: { kind: string; id: string };
+  partitionkey?: string;
+  message: string;
+  data: EntityTransitionData | EntityListData;
+}
+
+/**
+ * The notifications of a planned change, in order: leave (the old state, when the state
+ * changed), enter (on a change of state or attributes), then the list of every watched state
+ * (`lists`: the kind's entities in each watched state after the change). AliECS dashboards
+ * expect the active list after each enter-state notification, whatever state was entered.
+ */
+export function stateNotifications(plan: StateChangePlan, lists: ReadonlyArray<{ state: string; members: readonly EntityState[] }>, source = ENTITY_EVENT_SOURCE): NotificationInput[] {
+  const { previous, current, changed, attributesChanged } = plan;
+  const { kind, id, state } = current;
+  const time = current.updatedAt;
+  const entity = { kind, id };
+  const out: NotificationInput[] = [];
+  if (changed && previous !== null) {
+    out.push({ source, type: ENTITY_EVENT_TYPES.leave, time, entity, message: `${kind} ${id} leaves ${previous.state} for ${state}`,
+      data: { kind, id, state: previous.state, next: state, enteredAt: previous.enteredAt, attributes: previous.attributes } });
+  }
+  if (!changed && !attributesChanged) return out;
+  // `changed: false` marks an attribute-only update: profiles that announce transitions
+  // (aliecs: env_state.RUNNING = start of run) must not treat it as entering the state.
+  out.push({ source, type: ENTITY_EVENT_TYPES.enter, time, entity,
+    message: changed ? `${kind} ${id} entered ${state}${previous ? ` (was ${previous.state})` : ''}` : `${kind} ${id} in ${state}: attributes updated`,
+    data: { kind, id, state, previous: changed ? (previous?.state ?? null) : previous!.previous, enteredAt: current.enteredAt, attributes: current.attributes, changed } });
+  for (const { state: w, members } of lists) {
+    const data: EntityListData = { kind, state: w, entities: members.map((m) => ({ id: m.id, state: m.state, enteredAt: m.enteredAt, attributes: m.attributes })) };
+    out.push({ source, type: ENTITY_EVENT_TYPES.list, time, entity: { kind, id: '*' }, partitionkey: `${kind}:list`,
+      message: `${members.length} ${kind}${members.length === 1 ? '' : 's'} in ${w}`, data });
+  }
+  return out;
+}
+
+/** True when a plan produces notifications with lists (an enter happens). */
+export const announces = (plan: StateChangePlan): boolean => plan.changed || plan.attributesChanged;

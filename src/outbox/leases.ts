@@ -6,7 +6,7 @@
  * gives extras back between batches (never with a publish in flight) and takes free or
  * expired ones. A crashed relay's slots are taken over when its leases expire.
  */
-import type { OutboxDb } from './sql.js';
+import type { OutboxDb } from './schema.js';
 
 export interface SlotLeasesOptions {
   sink: string;

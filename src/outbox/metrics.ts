@@ -4,7 +4,7 @@
  * scraped, so every replica reports the same shared backlog.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { SinkStatus } from '../sinks/types.js';
+import type { SinkStatus } from '../transports/types.js';
 
 export class OutboxMetrics {
   readonly delivered: Counter<'sink'>;

@@ -5,8 +5,8 @@
  */
 import { HeraldError } from '../errors.js';
 import type { HeraldEvent } from '../events/schema.js';
-import type { EncodeContext, OutgoingMessage, Profile } from '../profiles/types.js';
-import type { PublishOutcome } from '../sinks/types.js';
+import type { SinkBinding } from '../delivery/binding.js';
+import type { OutgoingMessage, PublishOutcome } from '../transports/types.js';
 
 /** One pending outbox entry with its event (undefined when the event is no longer stored). */
 export interface OutboxEntry {
@@ -28,8 +28,8 @@ export interface EncodedBatch {
   encodeErrors: Map<number, string>;
 }
 
-/** Encodes every entry with the sink's profile; one event may give 0..n messages. */
-export function encodeBatch(entries: readonly OutboxEntry[], profile: Profile, ctx: EncodeContext): EncodedBatch {
+/** Encodes every entry through the sink's binding; one event may give 0..n messages. */
+export function encodeBatch(entries: readonly OutboxEntry[], binding: Pick<SinkBinding, 'encode' | 'profile'>): EncodedBatch {
   const messages: OutgoingMessage[] = [];
   const owner: number[] = [];
   const encodeErrors = new Map<number, string>();
@@ -39,13 +39,13 @@ export function encodeBatch(entries: readonly OutboxEntry[], profile: Profile, c
       return;
     }
     try {
-      for (const m of profile.encode(entry.event, ctx)) {
+      for (const m of binding.encode(entry.event)) {
         messages.push(m);
         owner.push(i);
       }
     } catch (err) {
       // A profile that cannot encode an event will never encode it: park, do not retry.
-      encodeErrors.set(i, `the ${profile.name} profile cannot encode event ${entry.eventId}: ${(err as Error).message}`);
+      encodeErrors.set(i, `the ${binding.profile.name} profile cannot encode event ${entry.eventId}: ${(err as Error).message}`);
     }
   });
   return { messages, owner, encodeErrors };

@@ -4,24 +4,25 @@
  * Each relay is its own loop, so a failing sink never holds up another; every publish is
  * bounded by a timeout, so a hung broker never holds up the relay's shutdown either.
  */
+import type { SinkBinding } from '../delivery/binding.js';
 import { HeraldError } from '../errors.js';
-import type { SinkConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import type { EncodeContext, OutgoingMessage, Profile } from '../profiles/types.js';
-import type { PublishOutcome, Sink, SinkStatus } from '../sinks/types.js';
+import type { DialectFunctions } from '../store/types.js';
+import type { OutgoingMessage, PublishOutcome, Sink, SinkStatus } from '../transports/types.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { FailureLog } from './failure-log.js';
 import { SlotLeases } from './leases.js';
 import type { OutboxMetrics } from './metrics.js';
 import { decideRound, encodeBatch, wholeBatchFailed, type OutboxEntry } from './plan.js';
-import { addStats, fetchBatch, nextDueMs, pendingCount, writeRound, type OutboxDb } from './sql.js';
+import type { OutboxDb } from './schema.js';
+import { addStats, fetchBatch, nextDueMs, pendingCount, writeRound } from './sql.js';
 
 export interface RelayOptions {
   db: OutboxDb;
-  dialect: 'sqlite' | 'postgres';
-  config: Readonly<SinkConfig>;
+  /** The dialect's key hash; without one the sink has a single slot (one process relays). */
+  hashText?: DialectFunctions['hashText'];
+  binding: SinkBinding;
   sink: Sink;
-  profile: Profile;
   logger: Logger;
   metrics: OutboxMetrics;
   /** This process's relay id (for slot leases). */
@@ -32,7 +33,7 @@ export interface RelayOptions {
   publishTimeoutMs?: number;
   /** Sleep when there is nothing to do (default 100 ms). */
   idleMs?: number;
-  /** Slots per sink (default 32 on PostgreSQL, 1 on SQLite). */
+  /** Slots per sink (default 32 where the dialect can hash keys, else 1). */
   slotCount?: number;
   /** Interval between lease refreshes (default 2 s). */
   leaseRefreshMs?: number;
@@ -43,10 +44,19 @@ export interface RelayOptions {
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/** A sleep that close() or notify() can cut short. */
+/**
+ * A sleep that close() or notify() can cut short. A poke while no sleep is under way (the
+ * relay is in the middle of a round, perhaps past the query that would have found the new
+ * entries) is remembered: the next sleep returns at once, so no wake-up is ever lost.
+ */
 class Waker {
   private wake: (() => void) | undefined;
+  private poked = false;
   sleep(ms: number): Promise<void> {
+    if (this.poked) {
+      this.poked = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       const self = this;
@@ -59,7 +69,8 @@ class Waker {
     });
   }
   poke(): void {
-    this.wake?.();
+    if (this.wake !== undefined) this.wake();
+    else this.poked = true;
   }
 }
 
@@ -69,7 +80,6 @@ export class SinkRelay {
   private readonly failures: FailureLog;
   private readonly leases: SlotLeases;
   private readonly waker = new Waker();
-  private readonly ctx: EncodeContext;
   private readonly batchSize: number;
   private readonly timeoutMs: number;
   private readonly idleMs: number;
@@ -94,22 +104,17 @@ export class SinkRelay {
 
   constructor(options: RelayOptions) {
     this.o = options;
-    this.name = options.config.name;
-    this.batchSize = options.batchSize ?? options.config.batchSize ?? 500;
+    const config = options.binding.config;
+    this.name = config.name;
+    this.batchSize = options.batchSize ?? config.batchSize ?? 500;
     this.limit = this.batchSize;
-    this.timeoutMs = options.publishTimeoutMs ?? options.config.timeoutMs ?? 15_000;
+    this.timeoutMs = options.publishTimeoutMs ?? config.timeoutMs ?? 15_000;
     this.idleMs = options.idleMs ?? 100;
-    this.slotCount = options.slotCount ?? (options.dialect === 'postgres' ? 32 : 1);
+    this.slotCount = options.hashText === undefined ? 1 : (options.slotCount ?? 32);
     this.leaseRefreshMs = options.leaseRefreshMs ?? 2000;
     this.failures = new FailureLog(this.name, options.logger, options.summaryEveryMs !== undefined ? { summaryEveryMs: options.summaryEveryMs } : {});
     // A lease outlives two publishes plus slack, so it never lapses under a publish in flight.
     this.leases = new SlotLeases(options.db, { sink: this.name, member: options.member, slotCount: this.slotCount, leaseMs: Math.max(10_000, 2 * this.timeoutMs + 5000) });
-    this.ctx = {
-      transport: options.sink.type,
-      topic: options.config.topic ?? 'herald.events',
-      ...(options.config.mode !== undefined && { mode: options.config.mode }),
-      ...(options.config.profileOptions !== undefined && { options: options.config.profileOptions }),
-    };
   }
 
   /** Starts the loop (idempotent). */
@@ -207,12 +212,12 @@ export class SinkRelay {
       // Eager first connect: a wrong address shows up in GET /v2/sinks at once, and the
       // Kafka sink creates or verifies its topics here.
       if (!this.o.sink.connected) await this.bounded('connecting', (signal) => this.o.sink.connect(signal));
-      const startMessages = this.o.profile.onStart?.(this.ctx) ?? [];
+      const startMessages = this.o.binding.startMessages();
       if (startMessages.length > 0) {
         const outcomes = await this.publish(startMessages);
         const bad = outcomes.find((x): x is Extract<PublishOutcome, { ok: false }> => !x.ok);
         if (bad !== undefined && !bad.permanent) throw bad.error;
-        if (bad !== undefined) this.o.logger.error({ sink: this.name, err: bad.error.message }, `sink ${this.name}: the broker rejected the start-up message of the ${this.o.profile.name} profile: ${bad.error.message}`);
+        if (bad !== undefined) this.o.logger.error({ sink: this.name, err: bad.error.message }, `sink ${this.name}: the broker rejected the start-up message of the ${this.o.binding.profile.name} profile: ${bad.error.message}`);
       }
       this.started = true;
       this.succeeded();
@@ -222,13 +227,12 @@ export class SinkRelay {
       sink: this.name,
       now,
       limit: this.limit,
-      slotCount: this.slotCount,
-      ...(this.slotCount > 1 && { slots: this.leases.slots }),
+      ...(this.slotCount > 1 && this.o.hashText !== undefined && { slots: { owned: this.leases.slots, count: this.slotCount, hashText: this.o.hashText } }),
     });
     if (entries.length === 0) return false;
     if (!this.leases.validFor(this.timeoutMs + 2000)) return true; // refresh first, next round
 
-    const batch = encodeBatch(entries, this.o.profile, this.ctx);
+    const batch = encodeBatch(entries, this.o.binding);
     const retried = entries.filter((e) => e.attempts > 0 || this.failedBefore.has(e.seq)).length;
     if (!this.o.sink.connected) await this.bounded('connecting', (signal) => this.o.sink.connect(signal)).catch((err: unknown) => this.wholeBatch(entries, err));
     let outcomes: PublishOutcome[];

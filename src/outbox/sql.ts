@@ -1,36 +1,29 @@
 /**
- * The relay's SQL, the same on SQLite and PostgreSQL except the key-hash slot expression
- * (PostgreSQL only: SQLite has one process, which owns the single slot).
+ * The relay's SQL, the same on SQLite and PostgreSQL. Where several relays share a sink
+ * (replicas on PostgreSQL), entries are split into key-hash slots with the dialect's hash
+ * function; a dialect without one has one slot, owned by its one process.
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { HeraldEvent } from '../events/schema.js';
-import type { Database } from '../store/schema.js';
+import type { DialectFunctions, StoreTransaction, StoredEvent } from '../store/types.js';
 import type { OutboxEntry } from './plan.js';
-
-/** The store's tables plus the outbox's lease tables. */
-export interface OutboxDatabase extends Database {
-  herald_outbox_leases: { sink: string; slot: number; owner: string; until_ms: number };
-  herald_outbox_members: { sink: string; member: string; until_ms: number };
-}
-
-export type OutboxDb = Kysely<OutboxDatabase>;
+import type { OutboxDatabase, OutboxDb, OutboxTables } from './schema.js';
 
 /**
- * The slot of an outbox row on PostgreSQL: a hash of the ordering key (the event id when the
- * entry has none, which spreads unordered entries over all slots). All entries of one key land
- * in one slot, so only one replica ever sends that key.
+ * The slot of an outbox row: a hash of the ordering key (the event id when the entry has
+ * none, which spreads unordered entries over all slots). All entries of one key land in one
+ * slot, so only one replica ever sends that key.
  */
-export function slotExpression(slotCount: number): RawBuilder<number> {
-  return sql<number>`mod(abs(hashtext(coalesce(o.partition_key, o.event_id))::bigint), ${sql.lit(slotCount)})`;
+export function slotExpression(hashText: NonNullable<DialectFunctions['hashText']>, slotCount: number): RawBuilder<number> {
+  return sql<number>`mod(abs(${hashText(sql`coalesce(o.partition_key, o.event_id)`)}::bigint), ${sql.lit(slotCount)})`;
 }
 
 export interface FetchOptions {
   sink: string;
   now: number;
   limit: number;
-  /** Slots this relay owns; undefined = all (single-slot mode). */
-  slots?: readonly number[];
-  slotCount: number;
+  /** Slots this relay owns and how they are computed; undefined = all (single-slot mode). */
+  slots?: { owned: readonly number[]; count: number; hashText: NonNullable<DialectFunctions['hashText']> };
 }
 
 export interface FetchRow {
@@ -46,9 +39,9 @@ export interface FetchRow {
 export function claimQuery(o: FetchOptions, keyGuard: boolean): RawBuilder<FetchRow> {
   const slotFilter = o.slots === undefined
     ? sql``
-    : o.slots.length === 0
+    : o.slots.owned.length === 0
       ? sql`and 1 = 0`
-      : sql`and ${slotExpression(o.slotCount)} in (${sql.join(o.slots.map((s) => sql.lit(s)))})`;
+      : sql`and ${slotExpression(o.slots.hashText, o.slots.count)} in (${sql.join(o.slots.owned.map((s) => sql.lit(s)))})`;
   // The keys that wait for a retry, each with its first waiting entry, found once per claim
   // through the due-time index; an entry behind one of them of the same key must wait too.
   // They are the entries whose own publish failed: usually few, and when a sink rejects
@@ -247,3 +240,29 @@ export async function requeueParked(db: OutboxDb, sink: string, now: number): Pr
     .where('sink', '=', sink).where('status', '=', 'parked').executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
+
+/** Columns per herald_outbox row, for chunking multi-row inserts below the dialect's parameter limit. */
+const OUTBOX_COLUMNS = 8;
+
+/**
+ * One pending entry per stored event and each sink `sinksOf` names, written with `db` (the
+ * store's transaction when appending, so an event and its entries commit together).
+ */
+export async function insertEntries<S extends Pick<StoredEvent, 'seq' | 'event'>>(db: Kysely<OutboxDatabase>, maxParameters: number, stored: readonly S[], sinksOf: (s: S) => readonly string[], now: number, key: (e: HeraldEvent) => string | undefined): Promise<number> {
+  const rows = stored.flatMap((s) => sinksOf(s).map((sink) => ({
+    sink,
+    event_seq: s.seq,
+    event_id: s.event.id,
+    partition_key: key(s.event) ?? null,
+    status: 'pending',
+    attempts: 0,
+    next_attempt_ms: now,
+    created_ms: now,
+  })));
+  const per = Math.min(1000, Math.floor(maxParameters / OUTBOX_COLUMNS));
+  for (let i = 0; i < rows.length; i += per) await db.insertInto('herald_outbox').values(rows.slice(i, i + per)).execute();
+  return rows.length;
+}
+
+/** The outbox's view of a store transaction. */
+export const outboxDb = (tx: StoreTransaction): Kysely<OutboxDatabase> => tx.db.withTables<OutboxTables>() as unknown as Kysely<OutboxDatabase>;

@@ -13,12 +13,15 @@
  * Record key: the environment id (lists: the state name, so every list lands on one
  * partition in order). No headers, no content type: the original sends none.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { HeraldError } from '../errors.js';
 import { ENTITY_EVENT_SOURCE, ENTITY_EVENT_TYPES, UNKNOWN_STATE } from '../events/entity-states.js';
 import type { HeraldEvent } from '../events/schema.js';
+import { Type } from 'typebox';
+import { stableMessageId } from '../shared/ids.js';
+import { asRecord } from '../shared/json.js';
 import type { DecodedMessage, EncodeContext, IncomingMessage, OutgoingMessage, Profile } from './types.js';
 
 /** The entity kind this profile carries. */
@@ -165,7 +168,8 @@ export function envInfoFromEntity(id: string, state: unknown, enteredAt: unknown
   };
 }
 
-const asRecord = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+/** An object's fields, or none: AliECS attributes are optional everywhere. */
+const fields = (v: unknown): Record<string, unknown> => asRecord(v) ?? {};
 
 /** The watched state whose list is published (profileOptions.watchedState, default RUNNING). */
 const watched = (ctx: EncodeContext): string => aliecsState(ctx.options?.watchedState ?? 'RUNNING');
@@ -185,7 +189,7 @@ function isAttributeUpdate(event: HeraldEvent, data: Record<string, unknown>): b
 
 /** Canonical entity event → AliECS messages; [] for events this profile does not carry. */
 export function encodeAliecs(event: HeraldEvent, ctx: EncodeContext): OutgoingMessage[] {
-  const data = asRecord(event.data);
+  const data = fields(event.data);
   const kind = typeof data.kind === 'string' ? data.kind : event.entity?.kind;
   if (kind !== ALIECS_ENTITY_KIND) return [];
   const timestamp = Date.parse(event.time);
@@ -197,7 +201,7 @@ export function encodeAliecs(event: HeraldEvent, ctx: EncodeContext): OutgoingMe
     // than the event). AliECS consumers read env_state.RUNNING as start of run, so only real
     // transitions are published.
     if (event.type === ENTITY_EVENT_TYPES.enter && isAttributeUpdate(event, data)) return [];
-    const attributes = asRecord(data.attributes);
+    const attributes = fields(data.attributes);
     if (!aliecsEnabled(attributes)) return [];
     const envInfo = envInfoFromEntity(id, data.state, data.enteredAt, attributes);
     const prefix = event.type === ENTITY_EVENT_TYPES.enter ? 'aliecs.env_state' : 'aliecs.env_leave_state';
@@ -207,10 +211,10 @@ export function encodeAliecs(event: HeraldEvent, ctx: EncodeContext): OutgoingMe
   if (event.type === ENTITY_EVENT_TYPES.list) {
     const state = aliecsState(data.state);
     if (state !== watched(ctx)) return [];
-    const entities = Array.isArray(data.entities) ? data.entities.map(asRecord) : [];
+    const entities = Array.isArray(data.entities) ? data.entities.map(fields) : [];
     const activeRuns = entities
-      .filter((e) => typeof e.id === 'string' && e.id !== '' && aliecsEnabled(asRecord(e.attributes)))
-      .map((e) => envInfoFromEntity(e.id as string, e.state ?? state, e.enteredAt, asRecord(e.attributes)))
+      .filter((e) => typeof e.id === 'string' && e.id !== '' && aliecsEnabled(fields(e.attributes)))
+      .map((e) => envInfoFromEntity(e.id as string, e.state ?? state, e.enteredAt, fields(e.attributes)))
       .sort((a, b) => (a.environmentId < b.environmentId ? -1 : a.environmentId > b.environmentId ? 1 : 0));
     return [{ eventId: event.id, topic: `aliecs.env_list.${state}`, key: state, value: encodeActiveRunsList({ activeRuns, timestamp }) }];
   }
@@ -218,15 +222,6 @@ export function encodeAliecs(event: HeraldEvent, ctx: EncodeContext): OutgoingMe
 }
 
 const TOPIC = /^aliecs\.(env_state|env_leave_state|env_list)\.([A-Za-z0-9_-]+)$/;
-
-/** A stable id for a message that has none, so decoding the same bytes twice gives one id. */
-export function stableMessageId(namespace: string, topic: string, value: Uint8Array | null): string {
-  const h = createHash('sha1').update(namespace).update('\u0000').update(topic).update('\u0000').update(value ?? new Uint8Array()).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50; // version 5 (name-based, SHA-1)
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -280,7 +275,7 @@ export function decodeAliecs(msg: IncomingMessage): DecodedMessage | undefined {
 }
 
 function describeEnv(e: { id?: unknown; attributes?: unknown }): string {
-  const a = asRecord(e.attributes);
+  const a = fields(e.attributes);
   const parts: string[] = [];
   if (a.runNumber !== undefined) parts.push(`run ${String(a.runNumber)}`);
   if (typeof a.runType === 'string') parts.push(a.runType);
@@ -290,9 +285,9 @@ function describeEnv(e: { id?: unknown; attributes?: unknown }): string {
 
 /** One line: `[env_state.RUNNING] 2oDvieFrVTi: run 123456 PHYSICS ITS,TPC`. */
 export function summarizeAliecs(d: DecodedMessage): string {
-  const data = asRecord(d.event.data);
+  const data = fields(d.event.data);
   if (d.event.type === ENTITY_EVENT_TYPES.list) {
-    const list = Array.isArray(data.entities) ? data.entities.map(asRecord) : [];
+    const list = Array.isArray(data.entities) ? data.entities.map(fields) : [];
     const items = list.map((e) => { const r = describeEnv(e); return r ? `${String(e.id)} (${r})` : String(e.id); });
     return `[env_list.${String(data.state)}] ${list.length} environment${list.length === 1 ? '' : 's'}${items.length ? `: ${items.join(', ')}` : ''}`;
   }
@@ -304,6 +299,13 @@ export function summarizeAliecs(d: DecodedMessage): string {
 /** The aliecs profile (see the module comment for the mapping). */
 export const aliecsProfile: Profile = {
   name: 'aliecs',
+  description: 'ALICE ECS environment state notifications (protobuf NewStateNotification / ActiveRunsList)',
+  options: {
+    watchedState: Type.Optional(Type.String({ minLength: 1, description: 'the watched state whose list is published (default RUNNING)' })),
+  },
+  decodeOrder: 10,
+  // The wire carries no event id and no source; data is rebuilt from EnvInfo.
+  roundTrip: ['type', 'time', 'entity'],
   encode: encodeAliecs,
   onStart(ctx: EncodeContext): OutgoingMessage[] {
     // An empty list at start tells dashboards to reset what they show.

@@ -16,13 +16,15 @@
  * writes `Name`/`Payload`/`Metadata` as the running service does; false writes the documented
  * lower-case keys. profileOptions.versions fills `metadata.versions`.
  */
-import { HeraldError } from '../errors.js';
+import { HeraldError, UsageError } from '../errors.js';
+import { commonEmitFields, flagString } from './emit.js';
 import { ENTITY_EVENT_TYPES, isEntityEvent } from '../events/entity-states.js';
 import { createValueRedactor } from '../events/redact.js';
-import { SEVERITIES, type HeraldEvent, type Severity } from '../events/schema.js';
-import { stableMessageId } from './aliecs.js';
-import type { DecodedMessage, EncodeContext, IncomingMessage, OutgoingMessage, Profile } from './types.js';
-import { jsonObject } from './bytes.js';
+import { SEVERITIES, type EventInput, type HeraldEvent, type Severity } from '../events/schema.js';
+import { Type } from 'typebox';
+import { stableMessageId } from '../shared/ids.js';
+import { asRecord, jsonObject } from '../shared/json.js';
+import type { DecodedMessage, EmitFlags, EncodeContext, IncomingMessage, OutgoingMessage, Profile, ProfileEmit } from './types.js';
 
 /** Envelope names the stream carries: events and resource snapshots. */
 export const ASSISTED_NAMES = ['Event', 'ClusterState', 'HostState', 'InfraEnv'] as const;
@@ -40,8 +42,6 @@ const KIND_OF_SNAPSHOT: Readonly<Record<Exclude<AssistedName, 'Event'>, string>>
   ClusterState: 'cluster', HostState: 'host', InfraEnv: 'infra-env',
 };
 
-const asRecord = (v: unknown): Record<string, unknown> | undefined =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 // The original leaks BMC credentials, config overrides and proxy credentials into snapshots.
@@ -132,11 +132,12 @@ export function encodeAssisted(event: HeraldEvent, ctx: EncodeContext): Outgoing
     payload = assistedEventPayload(event);
     key = typeof payload.cluster_id === 'string' ? payload.cluster_id : '';
   }
+  const options = ctx.options as { capitalized?: boolean; versions?: Record<string, string> } | undefined;
   const envelope = assistedEnvelope(name, payload, {
-    ...(ctx.options?.capitalized !== undefined && { capitalized: ctx.options.capitalized }),
-    ...(ctx.options?.versions !== undefined && { versions: ctx.options.versions }),
+    ...(options?.capitalized !== undefined && { capitalized: options.capitalized }),
+    ...(options?.versions !== undefined && { versions: options.versions }),
   });
-  return [{ eventId: event.id, topic: ctx.topic || ASSISTED_TOPIC, key, value: Buffer.from(JSON.stringify(envelope), 'utf8'), contentType: 'application/json' }];
+  return [{ eventId: event.id, topic: ctx.topic, key, value: Buffer.from(JSON.stringify(envelope), 'utf8'), contentType: 'application/json' }];
 }
 
 const decodeError = (message: string, path: string, problem: string) => new HeraldError('DECODE', message, { details: [{ path, message: problem }] });
@@ -229,9 +230,46 @@ export function summarizeAssisted(d: DecodedMessage): string {
   return `[${e.type}] ${who}: ${e.severity}${e.message ? ` ${e.message}` : ''}`;
 }
 
+const ASSISTED_KINDS = ['cluster', 'host', 'infra-env'];
+
+function assistedFromFlags(flags: EmitFlags): EventInput {
+  if (flags.type === undefined || flags.type === '') {
+    throw new UsageError('--type is required for --profile assisted: the event name, e.g. host_registration_succeeded', [{ path: '--type', message: 'is required' }]);
+  }
+  if (flags.entity !== undefined && !ASSISTED_KINDS.includes(flags.entity.kind)) {
+    throw new UsageError(`--entity must be cluster:ID, host:ID or infra-env:ID for --profile assisted, got kind "${flags.entity.kind}"`, [{ path: '--entity', message: 'kind must be cluster, host or infra-env' }]);
+  }
+  const message = flagString(flags, 'message');
+  return {
+    ...commonEmitFields(flags),
+    source: flags.source ?? ASSISTED_SOURCE,
+    type: flags.type,
+    ...(flags.entity !== undefined && { entity: { kind: flags.entity.kind, id: flags.entity.id } }),
+    ...(message !== undefined && { message }),
+    ...(flags.data !== undefined && { data: flags.data }),
+  };
+}
+
+/** `herald emit --profile assisted`: --type is the event name. */
+const assistedEmit: ProfileEmit = {
+  typeHelp: 'the event name, e.g. host_registration_succeeded; --entity cluster:ID, host:ID or infra-env:ID',
+  flags: { message: 'the user-facing message' },
+  input: assistedFromFlags,
+};
+
 /** The assisted profile (see the module comment for the mapping). */
 export const assistedProfile: Profile = {
   name: 'assisted',
+  description: 'OpenShift Assisted Installer event stream: {Name, Payload, Metadata} envelopes',
+  defaultTopic: ASSISTED_TOPIC,
+  options: {
+    capitalized: Type.Optional(Type.Boolean({ description: 'write Name/Payload/Metadata as the running service does (default true)' })),
+    versions: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'component versions for Metadata.versions' })),
+  },
+  decodeOrder: 50,
+  // The wire carries no event id and no source.
+  roundTrip: ['type', 'time', 'entity', 'message', 'severity'],
+  emit: assistedEmit,
   encode: encodeAssisted,
   decode: decodeAssisted,
   summary: summarizeAssisted,

@@ -12,15 +12,20 @@
  * Topic / subject: `choria.lifecycle.event.<type>.<component>` or `choria.machine.transition`;
  * key: the identity. Other event types are not carried.
  */
-import { HeraldError, ValidationError } from '../errors.js';
+import { randomUUID } from 'node:crypto';
+import { HeraldError, UsageError, ValidationError } from '../errors.js';
+import type { EventInput } from '../events/schema.js';
+import { flagString } from './emit.js';
 import type { HeraldEvent } from '../events/schema.js';
-import { stableMessageId } from './aliecs.js';
+import { Type } from 'typebox';
+import { stableMessageId } from '../shared/ids.js';
+import { asRecord } from '../shared/json.js';
 import {
   LIFECYCLE_SOURCE, LIFECYCLE_TYPES, MACHINE_PROTOCOL, MACHINE_SOURCE, MACHINE_SUBJECT,
-  choriaKindOfType, choriaProtocol, documentProblems, lifecycleSubject, orderDocument, unixSeconds,
+  CHORIA_EVENT_KINDS, choriaEventInput, choriaKindOfType, choriaProtocol, documentProblems, lifecycleSubject, orderDocument, unixSeconds,
   type ChoriaDocument, type ChoriaEventKind, type LifecycleType,
 } from './choria/protocol.js';
-import type { DecodedMessage, EncodeContext, IncomingMessage, OutgoingMessage, Profile } from './types.js';
+import type { DecodedMessage, EmitFlags, EncodeContext, IncomingMessage, OutgoingMessage, Profile, ProfileEmit } from './types.js';
 
 export * from './choria/protocol.js';
 export { lifecycle, machine } from './choria/lifecycle.js';
@@ -28,8 +33,6 @@ export type { LifecycleBase, VersionedLifecycle, UpgradedLifecycle, GovernorLife
 export { startAliveTicker } from './choria/alive-ticker.js';
 export type { AliveTicker, AliveTickerOptions } from './choria/alive-ticker.js';
 
-const asRecord = (v: unknown): Record<string, unknown> | undefined =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
 /** The plain Choria document of a canonical Choria event (validated; throws ValidationError). */
 export function choriaDocument(event: HeraldEvent): { kind: ChoriaEventKind; document: ChoriaDocument } | undefined {
@@ -234,9 +237,69 @@ export function summarizeChoria(d: DecodedMessage): string {
   }
 }
 
+/** Choria document field → the emit flag that sets it. */
+const CHORIA_FLAG_OF_FIELD: Readonly<Record<string, string>> = {
+  identity: 'identity', component: 'component', version: 'version', new_version: 'new-version',
+  governor: 'governor', sequence: 'sequence', event_type: 'event-type', machine: 'machine',
+  transition: 'transition', from_state: 'from-state', to_state: 'to-state',
+};
+
+function choriaFromFlags(flags: EmitFlags): EventInput {
+  const kinds = CHORIA_EVENT_KINDS.join(', ');
+  if (flags.type === undefined || flags.type === '') {
+    throw new UsageError(`--type is required for --profile choria: one of ${kinds}`, [{ path: '--type', message: `must be one of ${kinds}` }]);
+  }
+  if (!(CHORIA_EVENT_KINDS as readonly string[]).includes(flags.type)) {
+    throw new UsageError(`--type must be one of ${kinds} for --profile choria, got "${flags.type}"`, [{ path: '--type', message: `must be one of ${kinds}` }]);
+  }
+  const kind = flags.type as ChoriaEventKind;
+  const where = `for --profile choria --type ${kind}`;
+  const fields: Record<string, unknown> = { ...(asRecord(flags.data) ?? {}) };
+  for (const [field, flag] of Object.entries(CHORIA_FLAG_OF_FIELD)) {
+    const v = flagString(flags, flag);
+    if (v !== undefined) fields[field] = v;
+  }
+  if (fields.identity === undefined && flags.subject !== undefined) fields.identity = flags.subject;
+  if (typeof fields.sequence === 'string') {
+    if (!/^\d+$/.test(fields.sequence)) throw new UsageError(`--sequence must be a whole number >= 0 ${where}, got "${fields.sequence}"`, [{ path: '--sequence', message: 'must be a whole number >= 0' }]);
+    fields.sequence = Number(fields.sequence);
+  }
+  const time = flags.time === undefined ? new Date() : new Date(flags.time);
+  if (Number.isNaN(time.getTime())) throw new UsageError(`--time must be an RFC 3339 time, e.g. 2024-05-01T12:00:00Z, got "${flags.time}"`, [{ path: '--time', message: 'must be an RFC 3339 time' }]);
+  try {
+    // Choria's lifecycle format defines `id` as a UUID v4.
+    const input = choriaEventInput(kind, fields, { id: flags.id ?? randomUUID(), time });
+    return { ...input, ...(flags.severity !== undefined && { severity: flags.severity as EventInput['severity'] }) };
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    const details = err.details.map((d) => ({ path: `--${CHORIA_FLAG_OF_FIELD[d.path] ?? d.path}`, message: d.message }));
+    const first = details[0]!;
+    throw new UsageError(`${first.path} ${first.message === 'is required' ? 'is required' : first.message} ${where}`, details);
+  }
+}
+
+/** `herald emit --profile choria`: the document's fields as flags. */
+const choriaEmit: ProfileEmit = {
+  typeHelp: `the event type: ${CHORIA_EVENT_KINDS.join(', ')}`,
+  flags: {
+    identity: 'the node (default --subject)', component: 'the component, e.g. server', version: 'the version (startup, alive, upgraded; machine version for transition)',
+    'new-version': 'upgraded: the new version', governor: 'governor: its name', sequence: 'governor: the sequence number', 'event-type': 'governor: enter, exit, timeouts or eviction',
+    machine: 'transition: the machine', transition: 'transition: its name', 'from-state': 'transition: the state left', 'to-state': 'transition: the state entered',
+  },
+  input: choriaFromFlags,
+};
+
 /** The choria profile (see the module comment for the mapping). */
 export const choriaProfile: Profile = {
   name: 'choria',
+  description: 'Choria lifecycle events and autonomous-agent machine transitions',
+  options: {
+    format: Type.Optional(Type.Union([Type.Literal('cloudevents'), Type.Literal('plain')], { description: 'lifecycle events as CloudEvents (default) or plain documents' })),
+  },
+  decodeOrder: 20,
+  // The document's timestamp has whole seconds; the CloudEvent form keeps the full time.
+  roundTrip: ['id', 'type', 'source', 'subject', 'time', 'data'],
+  emit: choriaEmit,
   encode: encodeChoria,
   decode: decodeChoria,
   summary: summarizeChoria,

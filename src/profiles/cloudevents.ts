@@ -8,7 +8,7 @@ import type { EventInput, HeraldEvent } from '../events/schema.js';
 import { normalize, partitionKey } from '../events/event.js';
 import { eventProblems } from '../events/validate.js';
 import type { DecodedMessage, EncodeContext, IncomingMessage, OutgoingMessage, Profile } from './types.js';
-import { jsonObject } from './bytes.js';
+import { jsonObject } from '../shared/json.js';
 
 /** The structured-mode media type, as the Kafka binding writes it. */
 export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=UTF-8';
@@ -127,17 +127,15 @@ function decodeValueData(value: Buffer | null, contentType: string | undefined):
 }
 
 function decode(msg: IncomingMessage): DecodedMessage | undefined {
-  const headers = lower(msg.headers);
-  if (headers.ce_specversion !== undefined) {
-    const attrs: Record<string, string> = {};
-    for (const [k, v] of Object.entries(headers)) if (k.startsWith('ce_')) attrs[k.slice(3)] = v;
-    const contentType = headers['content-type'];
-    if (contentType !== undefined) attrs.datacontenttype = contentType;
-    const { data, hasData } = decodeValueData(msg.value, contentType);
+  const ce = msg.ceAttributes;
+  if (ce?.specversion !== undefined) {
+    const attrs: Record<string, string> = { ...ce };
+    const { data, hasData } = decodeValueData(msg.value, attrs.datacontenttype);
     const event = eventFromAttributes(attrs, data, hasData, msg.timestamp);
     if (event === undefined) return undefined;
     return { profile: 'cloudevents', format: 'binary', event, document: { ...attrs, ...(hasData && { data }) } };
   }
+  const headers = lower(msg.headers);
   if (msg.value === null) return undefined;
   const ct = headers['content-type']?.toLowerCase();
   const looksStructured = ct?.startsWith('application/cloudevents+json') ?? false;
@@ -186,6 +184,10 @@ export function summarizeEvent(event: HeraldEvent): string {
 /** The cloudevents profile of the registry. */
 export const cloudeventsProfile: Profile = {
   name: 'cloudevents',
+  description: 'CloudEvents 1.0 (binary or structured mode) with Herald\'s extensions',
+  modes: ['binary', 'structured'],
+  decodeOrder: 30,
+  roundTrip: ['id', 'type', 'source', 'subject', 'time', 'entity', 'data', 'message', 'severity'],
   encode,
   decode,
   summary: (decoded) => summarizeEvent(decoded.event),

@@ -13,11 +13,14 @@
  * Topic: ctx.topic (the producer properties' `topic`, default `cloudstack`); over AMQP the
  * routing key. Categories in profileOptions.disabledCategories are not published.
  */
-import { HeraldError, ValidationError, type FieldProblem } from '../errors.js';
+import { HeraldError, UsageError, ValidationError, type FieldProblem } from '../errors.js';
+import type { EventInput } from '../events/schema.js';
+import { commonEmitFields } from './emit.js';
 import { ENTITY_KIND_PATTERN, type HeraldEvent } from '../events/schema.js';
-import { stableMessageId } from './aliecs.js';
-import type { DecodedMessage, EncodeContext, IncomingMessage, OutgoingMessage, Profile } from './types.js';
-import { jsonObject } from './bytes.js';
+import { Type } from 'typebox';
+import { stableMessageId } from '../shared/ids.js';
+import { asRecord, jsonObject } from '../shared/json.js';
+import type { DecodedMessage, EmitFlags, EncodeContext, IncomingMessage, OutgoingMessage, Profile, ProfileEmit } from './types.js';
 
 /** CloudStack's event categories, each with its own flat field set. */
 export const CLOUDSTACK_CATEGORIES = ['ActionEvent', 'AlertEvent', 'UsageEvent', 'ResourceStateEvent'] as const;
@@ -83,9 +86,6 @@ export function parseCloudStackDate(text: string): Date | undefined {
   return new Date(ms);
 }
 
-const asRecord = (v: unknown): Record<string, unknown> | undefined =>
-  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-
 /** `an ActionEvent`, `a ResourceStateEvent`. */
 const article = (word: string) => (/^[AEIOU]/.test(word) ? `an ${word}` : `a ${word}`);
 
@@ -140,7 +140,7 @@ export function cloudstackRoutingKey(parts: { source?: string; category: string;
 export function encodeCloudStack(event: HeraldEvent, ctx: EncodeContext): OutgoingMessage[] {
   const category = cloudstackCategory(event.type);
   if (category === undefined) return [];
-  if (ctx.options?.disabledCategories?.includes(category)) return [];
+  if ((ctx.options?.disabledCategories as readonly string[] | undefined)?.includes(category)) return [];
   const problems = cloudstackFieldProblems(category, event.data);
   if (problems.length > 0) {
     throw new ValidationError(`cloudstack: event ${event.id} (${category}) cannot be published: ${problems[0]!.path} ${problems[0]!.message}`, problems);
@@ -158,7 +158,7 @@ export function encodeCloudStack(event: HeraldEvent, ctx: EncodeContext): Outgoi
   const resourceType = event.entity?.kind ?? resourceTypeOf(category, data);
   const topic = ctx.transport === 'amqp'
     ? cloudstackRoutingKey({ source: event.source, category, type: str(data.event), resourceType, resourceUuid })
-    : ctx.topic || CLOUDSTACK_TOPIC;
+    : ctx.topic;
   return [{
     eventId: event.id,
     topic,
@@ -230,9 +230,54 @@ export function summarizeCloudStack(d: DecodedMessage): string {
   }
 }
 
+function cloudstackFromFlags(flags: EmitFlags): EventInput {
+  const cats = CLOUDSTACK_CATEGORIES.join(', ');
+  if (flags.type === undefined || flags.type === '') {
+    throw new UsageError(`--type is required for --profile cloudstack: the category, one of ${cats}`, [{ path: '--type', message: `must be one of ${cats}` }]);
+  }
+  if (!(CLOUDSTACK_CATEGORIES as readonly string[]).includes(flags.type)) {
+    throw new UsageError(`--type must be a CloudStack category for --profile cloudstack: one of ${cats}, got "${flags.type}"`, [{ path: '--type', message: `must be one of ${cats}` }]);
+  }
+  const category = flags.type as CloudStackCategory;
+  const fieldList = CLOUDSTACK_FIELDS[category].join(', ');
+  if (flags.data === undefined) {
+    throw new UsageError(`--data is required for --profile cloudstack --type ${category}: a JSON object with its flat fields (${fieldList})`, [{ path: '--data', message: 'is required' }]);
+  }
+  const problems = cloudstackFieldProblems(category, flags.data, '');
+  if (problems.length > 0) {
+    const details = problems.map((p) => ({ path: p.path === '' ? '--data' : `--data.${p.path}`, message: p.message }));
+    const first = problems[0]!;
+    const what = first.path === '' ? `--data ${first.message}` : `--data field "${first.path}" ${first.message}`;
+    throw new UsageError(`${what} (--profile cloudstack --type ${category})`, details);
+  }
+  return {
+    ...commonEmitFields(flags),
+    source: flags.source ?? CLOUDSTACK_SOURCE,
+    type: cloudstackType(category),
+    ...(flags.entity !== undefined && { entity: { kind: flags.entity.kind, id: flags.entity.id } }),
+    data: flags.data,
+  };
+}
+
+/** `herald emit --profile cloudstack`: --type is the category, --data its flat fields. */
+const cloudstackEmit: ProfileEmit = {
+  typeHelp: `the category: ${CLOUDSTACK_CATEGORIES.join(', ')}; --data holds its flat fields, --entity TYPE:UUID the resource, --source the event source (default ${CLOUDSTACK_SOURCE})`,
+  flags: {},
+  input: cloudstackFromFlags,
+};
+
 /** The cloudstack profile (see the module comment for the mapping). */
 export const cloudstackProfile: Profile = {
   name: 'cloudstack',
+  description: 'Apache CloudStack event bus: flat JSON per category (ActionEvent, AlertEvent, UsageEvent, ResourceStateEvent)',
+  defaultTopic: CLOUDSTACK_TOPIC,
+  options: {
+    disabledCategories: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'categories not published, e.g. ["UsageEvent"]' })),
+  },
+  decodeOrder: 40,
+  // The wire carries no event id; eventDateTime has whole seconds.
+  roundTrip: ['type', 'source', 'timeSeconds', 'entity', 'data'],
+  emit: cloudstackEmit,
   encode: encodeCloudStack,
   decode: decodeCloudStack,
   summary: summarizeCloudStack,

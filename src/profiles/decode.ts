@@ -7,16 +7,9 @@ import { HeraldError } from '../errors.js';
 import { normalize } from '../events/event.js';
 import type { EventInput, Severity } from '../events/schema.js';
 import { SEVERITIES } from '../events/schema.js';
-import { PROFILES } from './index.js';
-import type { DecodedMessage, IncomingMessage, Profile, ProfileName } from './types.js';
-import { jsonObject } from './bytes.js';
-
-/**
- * Order of the chain without a preference: the most specific recognisers first. Choria comes
- * before cloudevents because its default form is a CloudEvent (source io.choria.*) that
- * should be shown and counted as a Choria lifecycle event.
- */
-const DEFAULT_ORDER: readonly ProfileName[] = ['aliecs', 'choria', 'cloudevents', 'cloudstack', 'assisted'];
+import { jsonObject } from '../shared/json.js';
+import { DECODE_ORDER, PROFILES, type ProfileName } from './registry.js';
+import type { DecodedMessage, IncomingMessage, Profile } from './types.js';
 
 function tryProfile(profile: Profile | undefined, msg: IncomingMessage): DecodedMessage | undefined {
   if (profile?.decode === undefined) return undefined;
@@ -32,15 +25,23 @@ function tryProfile(profile: Profile | undefined, msg: IncomingMessage): Decoded
  * profiles; then any JSON object (profile `json`). Throws HeraldError DECODE otherwise.
  */
 export function decodeMessage(msg: IncomingMessage, preferred?: ProfileName): DecodedMessage {
-  const order = preferred === undefined ? DEFAULT_ORDER : [preferred, ...DEFAULT_ORDER.filter((p) => p !== preferred)];
-  for (const name of order) {
-    const decoded = tryProfile(PROFILES[name], msg);
+  // The registry orders the chain (decodeOrder): the most specific recognisers first. Choria
+  // comes before cloudevents because its default form is a CloudEvent (source io.choria.*)
+  // that should be shown and counted as a Choria lifecycle event.
+  const first = preferred === undefined ? undefined : PROFILES[preferred];
+  if (first !== undefined) {
+    const decoded = tryProfile(first, msg);
+    if (decoded !== undefined) return decoded;
+  }
+  for (const profile of DECODE_ORDER) {
+    if (profile === first) continue;
+    const decoded = tryProfile(profile, msg);
     if (decoded !== undefined) return decoded;
   }
   const json = decodePlainJson(msg);
   if (json !== undefined) return json;
   const size = msg.value === null ? 'no value' : `${msg.value.length} bytes`;
-  throw new HeraldError('DECODE', `message at ${msg.topic}${msg.partition !== undefined ? `[${msg.partition}]` : ''}${msg.offset !== undefined ? `@${msg.offset}` : ''} (${size}) is not in any known format (cloudevents, aliecs, choria, cloudstack, assisted, JSON)`);
+  throw new HeraldError('DECODE', `message at ${msg.topic}${msg.partition !== undefined ? `[${msg.partition}]` : ''}${msg.offset !== undefined ? `@${msg.offset}` : ''} (${size}) is not in any known format (${DECODE_ORDER.map((p) => p.name).join(', ')}, JSON)`);
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' && !/\s/.test(v) ? v : undefined);
@@ -59,7 +60,7 @@ export function decodePlainJson(msg: IncomingMessage): DecodedMessage | undefine
   const subject = typeof d.subject === 'string' && d.subject !== '' ? d.subject.slice(0, 1024) : undefined;
   const message = typeof d.message === 'string' ? d.message.slice(0, 4096) : undefined;
   const input: EventInput = {
-    source: str(d.source) ?? `kafka:${msg.topic}`,
+    source: str(d.source) ?? `${msg.transport ?? 'kafka'}:${msg.topic}`,
     type: type.slice(0, 255),
     time: Number.isNaN(Date.parse(time)) ? new Date().toISOString() : time,
     ...(severity !== undefined && { severity }),
@@ -73,7 +74,7 @@ export function decodePlainJson(msg: IncomingMessage): DecodedMessage | undefine
 
 /** One readable line for a decoded message, from its profile's summary when it has one. */
 export function summarizeDecoded(decoded: DecodedMessage): string {
-  const profile = (PROFILES as Record<string, Profile>)[decoded.profile];
+  const profile = (PROFILES as Record<string, Profile | undefined>)[decoded.profile];
   if (profile?.summary !== undefined) {
     try {
       return profile.summary(decoded);

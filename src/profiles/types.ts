@@ -1,53 +1,27 @@
 /**
  * A profile maps canonical events to one ecosystem's topics, keys and bytes (encode), and
  * recognises that ecosystem's messages when reading (decode). Profiles are pure: no I/O.
+ *
+ * A profile also describes itself — its default topic, its options, the `herald emit` flags
+ * it adds, where it sits in the decode chain and what survives a round trip through its wire
+ * format — and the registry (registry.ts) derives everything else from that: the config
+ * schema, CLI help and flags, the decode order and the conformance suite's expectations.
  */
-import type { HeraldEvent } from '../events/schema.js';
-import type { SinkConfig } from '../config/schema.js';
+import type { TProperties } from 'typebox';
+import type { EventInput, HeraldEvent } from '../events/schema.js';
+import type { IncomingMessage, OutgoingMessage } from '../messages.js';
 
-export type ProfileName = NonNullable<SinkConfig['profile']>;
-export type Transport = 'kafka' | 'nats' | 'amqp' | 'stdout';
-
-/** A message ready for any transport; each sink binds it to its protocol. */
-export interface OutgoingMessage {
-  /** The canonical event this message came from (JetStream Nats-Msg-Id, AMQP messageId). */
-  eventId: string;
-  /** Kafka topic, NATS subject, or AMQP routing key. */
-  topic: string;
-  /** Ordering key: Kafka record key; undefined = no key. */
-  key?: string;
-  /** The bytes; null = no value (a binary-mode CloudEvent without data). */
-  value: Buffer | null;
-  /** The value's media type (`content-type` header / AMQP property). */
-  contentType?: string;
-  /**
-   * CloudEvents attributes carried beside the value (binary mode), without prefix:
-   * Kafka writes them as `ce_<name>` headers, AMQP as `cloudEvents_<name>`.
-   */
-  ceAttributes?: Record<string, string>;
-  /** Other transport headers, as is. */
-  headers?: Record<string, string>;
-}
+export type { IncomingMessage, OutgoingMessage } from '../messages.js';
 
 export interface EncodeContext {
-  transport: Transport;
-  /** The sink's configured topic (profiles with their own topic scheme ignore it). */
+  /** The transport the messages go to (`kafka`, `nats`, `amqp`, `stdout`). */
+  transport: string;
+  /** The sink's resolved topic (profiles with their own topic scheme ignore it). */
   topic: string;
   /** cloudevents: binary (default on Kafka/AMQP) or structured (always on NATS). */
   mode?: 'binary' | 'structured';
-  options?: NonNullable<SinkConfig['profileOptions']>;
-}
-
-/** A message as a source read it. */
-export interface IncomingMessage {
-  topic: string;
-  key?: string | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
-  partition?: number;
-  offset?: string;
-  /** Broker timestamp, ms since epoch. */
-  timestamp?: number;
+  /** The sink's profileOptions, validated against the profile's own schema. */
+  options?: Readonly<Record<string, unknown>>;
 }
 
 /** What a decoder recognised. */
@@ -62,8 +36,49 @@ export interface DecodedMessage {
   document: unknown;
 }
 
+/** Event fields a profile's wire format carries through an encode → decode round trip. */
+export type RoundTripField = 'id' | 'type' | 'source' | 'subject' | 'time' | 'timeSeconds' | 'entity' | 'data' | 'message' | 'severity';
+
+/** `herald emit` flags as parsed: string values, `data` already parsed JSON, `entity` split. */
+export interface EmitFlags {
+  type?: string;
+  source?: string;
+  subject?: string;
+  id?: string;
+  time?: string;
+  severity?: string;
+  entity?: { kind: string; id: string };
+  key?: string;
+  data?: unknown;
+  [flag: string]: unknown;
+}
+
+/** How a profile turns `herald emit` flags into an event. */
+export interface ProfileEmit {
+  /** The flags this profile adds (without `--`), each with its help text. */
+  readonly flags: Readonly<Record<string, string>>;
+  /** What `--type` means for this profile (help text). */
+  readonly typeHelp?: string;
+  /** The event input; throws UsageError naming the flag when one is missing or wrong. */
+  input(flags: EmitFlags): EventInput;
+}
+
 export interface Profile {
-  readonly name: ProfileName;
+  readonly name: string;
+  /** One line for help texts and docs. */
+  readonly description: string;
+  /** The topic its ecosystem's consumers read when a sink names none. */
+  readonly defaultTopic?: string;
+  /** Its `profileOptions` keys (TypeBox properties); none when it takes no options. */
+  readonly options?: TProperties;
+  /** CloudEvents modes it can write (`mode` of a sink); undefined: `mode` does not apply. */
+  readonly modes?: readonly ('binary' | 'structured')[];
+  /** Place in the decode chain, lower first: the most specific recognisers go first. */
+  readonly decodeOrder: number;
+  /** What survives encode → decode through its wire format (the conformance suite checks it). */
+  readonly roundTrip: readonly RoundTripField[];
+  /** `herald emit` support beyond the common flags; undefined: the common flags map 1:1. */
+  readonly emit?: ProfileEmit;
   /** Maps one canonical event to zero or more messages (zero = this profile does not carry it). */
   encode(event: HeraldEvent, ctx: EncodeContext): OutgoingMessage[];
   /** Messages to publish when a relay for this profile starts (aliecs: an empty active list). */

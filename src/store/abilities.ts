@@ -2,7 +2,7 @@
  * What a SQL dialect can do. The store branches on these flags, never on a dialect's name,
  * so a third dialect only has to describe itself.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import type { Database } from './schema.js';
 
 export interface StoreAbilities {
@@ -34,4 +34,13 @@ export interface DialectHandle {
   readonly abilities: StoreAbilities;
   /** PostgreSQL schema holding the tables (for the migration table); undefined on SQLite. */
   readonly schema?: string;
+  readonly functions: DialectFunctions;
+}
+
+/** SQL a dialect has and others do not, as functions (never branch on a dialect's name). */
+export interface DialectFunctions {
+  /** A stable integer hash of a text expression (PostgreSQL hashtext); undefined: no such function. */
+  hashText?: (expr: RawBuilder<unknown>) => RawBuilder<number>;
+  /** Refreshes the planner's statistics of a table (PostgreSQL ANALYZE); undefined: not needed. */
+  analyze?: (db: Kysely<Database>, table: string) => Promise<void>;
 }

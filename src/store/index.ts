@@ -11,7 +11,7 @@ import type { EventStore, StoreOptions } from './types.js';
 export type * from './types.js';
 export type * from './schema.js';
 export type { StoreAbilities } from './abilities.js';
-export { DEFAULT_WATCHED_STATES, normalizeState } from './sql-store.js';
+export { DEFAULT_WATCHED_STATES, normalizeState } from '../events/entity-states.js';
 
 /** Opens a store for a URL; dialect modules load lazily so SQLite users never load pg and vice versa. */
 export async function openStore(url: string, options: StoreOptions & { logger?: Logger } = {}): Promise<EventStore> {

@@ -1,21 +1,26 @@
 /**
  * Schema migrations, applied in order by Kysely's Migrator (which holds a lock while it runs,
  * so several replicas starting at once apply each migration exactly once). The same units
- * run on both dialects; only the generated `seq` column differs, chosen by ability.
+ * run on both dialects; only the generated `seq` column differs, chosen by ability. The
+ * outbox's tables are the outbox's own (src/outbox/schema.ts), merged in by migrationProvider.
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { StoreAbilities } from './abilities.js';
+import type { SchemaModule } from './types.js';
 
 // Kysely migrations work on an untyped database: the tables do not exist yet.
 type AnyDb = Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** CREATE TABLE IF NOT EXISTS with a generated `seq` primary key, as the dialect generates one. */
+export function createTableWithSeq(db: AnyDb, table: string, abilities: StoreAbilities) {
+  const builder = db.schema.createTable(table).ifNotExists();
+  return abilities.sequence === 'identity'
+    ? builder.addColumn('seq', 'bigint', (c) => c.primaryKey().generatedByDefaultAsIdentity())
+    : builder.addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement());
+}
+
 function init(abilities: StoreAbilities): Migration {
-  const seqColumn = (t: AnyDb, table: string) => {
-    const builder = t.schema.createTable(table).ifNotExists();
-    return abilities.sequence === 'identity'
-      ? builder.addColumn('seq', 'bigint', (c) => c.primaryKey().generatedByDefaultAsIdentity())
-      : builder.addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement());
-  };
+  const seqColumn = (t: AnyDb, table: string) => createTableWithSeq(t, table, abilities);
   return {
     async up(db: AnyDb) {
       await seqColumn(db, 'herald_events')
@@ -57,36 +62,9 @@ function init(abilities: StoreAbilities): Migration {
         .execute();
       await idx('herald_entities_kind_state', 'herald_entities', ['kind', 'state', 'id']);
 
-      await seqColumn(db, 'herald_outbox')
-        .addColumn('sink', 'text', (c) => c.notNull())
-        .addColumn('event_seq', 'bigint', (c) => c.notNull())
-        .addColumn('event_id', 'text', (c) => c.notNull())
-        .addColumn('partition_key', 'text')
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('next_attempt_ms', 'bigint', (c) => c.notNull())
-        .addColumn('last_error', 'text')
-        .addColumn('claimed_by', 'text')
-        .addColumn('claimed_until_ms', 'bigint')
-        .addColumn('created_ms', 'bigint', (c) => c.notNull())
-        .execute();
-      await idx('herald_outbox_sink_status_seq', 'herald_outbox', ['sink', 'status', 'seq']);
-      await idx('herald_outbox_sink_key_seq', 'herald_outbox', ['sink', 'partition_key', 'seq']);
-      // Retention keeps events an outbox entry still points to; this makes that check cheap.
-      await idx('herald_outbox_event_seq', 'herald_outbox', ['event_seq']);
-
-      await db.schema.createTable('herald_sink_stats').ifNotExists()
-        .addColumn('sink', 'text', (c) => c.primaryKey())
-        .addColumn('delivered', 'bigint', (c) => c.notNull().defaultTo(0))
-        .addColumn('failed', 'bigint', (c) => c.notNull().defaultTo(0))
-        .addColumn('retries', 'bigint', (c) => c.notNull().defaultTo(0))
-        .addColumn('last_error', 'text')
-        .addColumn('last_error_ms', 'bigint')
-        .addColumn('last_delivered_ms', 'bigint')
-        .execute();
     },
     async down(db: AnyDb) {
-      for (const t of ['herald_sink_stats', 'herald_outbox', 'herald_entities', 'herald_events']) {
+      for (const t of ['herald_entities', 'herald_events']) {
         await db.schema.dropTable(t).ifExists().execute();
       }
     },
@@ -169,27 +147,36 @@ function eventCounts(abilities: StoreAbilities): Migration {
 }
 
 /**
- * 0003: drops the outbox's (sink, partition_key, seq) index. It served only the per-key retry
- * guard of the relay's claim, which now finds the keys waiting for a retry through the due-time
- * index instead (src/outbox/sql.ts). Entity keys are many, so the index took a random page per
- * entry on insert and on delete: without it appends with outbox entries ran 41,000 → 49,000/s
- * and the relay's deletes 200,000 → 680,000/s (SQLite, 200,000 events over 1,000 keys).
+ * The store's migrations and those of the components with tables of their own (the outbox),
+ * in one order by name. Every step is idempotent (IF NOT EXISTS), and a component's
+ * migrations may run after later store migrations (a store first used without the outbox):
+ * the order is by name, missing ones run whenever they are found missing.
  */
-const dropOutboxKeyIndex: Migration = {
-  async up(db: AnyDb) {
-    await db.schema.dropIndex('herald_outbox_sink_key_seq').ifExists().execute();
-  },
-  async down(db: AnyDb) {
-    await db.schema.createIndex('herald_outbox_sink_key_seq').ifNotExists().on('herald_outbox')
-      .columns(['sink', 'partition_key', 'seq']).execute();
-  },
-};
-
-/** The ordered migrations for a dialect with these abilities. */
-export function migrationProvider(abilities: StoreAbilities): MigrationProvider {
+export function migrationProvider(abilities: StoreAbilities, modules: readonly SchemaModule[] = [], executed: readonly string[] = []): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_init': init(abilities), '0002_event_counts': eventCounts(abilities), '0003_drop_outbox_key_index': dropOutboxKeyIndex };
+      const all: Record<string, Migration> = { '0001_init': init(abilities), '0002_event_counts': eventCounts(abilities) };
+      for (const m of modules) {
+        for (const [name, migration] of Object.entries(m.migrations(abilities))) {
+          if (name in all) throw new Error(`migration ${name} of ${m.name} is defined twice`);
+          all[name] = migration;
+        }
+      }
+      // Applied migrations of a component not loaded by this caller (a store opened without
+      // the outbox, say) stay applied: Kysely only needs to know they exist.
+      for (const name of executed) all[name] ??= { up: async () => undefined };
+      return all;
     },
   };
+}
+
+/** Names of the migrations already applied (none when the migration table does not exist yet). */
+export async function appliedMigrations(db: AnyDb, schema?: string): Promise<string[]> {
+  try {
+    const table = schema !== undefined ? sql.table(`${schema}.kysely_migration`) : sql.table('kysely_migration');
+    const rows = await sql<{ name: string }>`select name from ${table}`.execute(db);
+    return rows.rows.map((r) => r.name);
+  } catch {
+    return [];
+  }
 }

@@ -5,10 +5,10 @@
  */
 import type { ColumnType, Generated } from 'kysely';
 
-type BigIntCol = ColumnType<number, number | bigint, number | bigint>;
+export type BigIntCol = ColumnType<number, number | bigint, number | bigint>;
 
 export interface EventsTable {
-  /** Insertion order; the outbox and SSE resume use it. */
+  /** Insertion order; the outbox, replay and SSE resume use it. */
   seq: Generated<BigIntCol>;
   id: string;
   source: string;
@@ -36,34 +36,6 @@ export interface EntitiesTable {
   attributes: string;
 }
 
-export interface OutboxTable {
-  seq: Generated<BigIntCol>;
-  sink: string;
-  event_seq: BigIntCol;
-  event_id: string;
-  /** Ordering key within the sink (null = no ordering constraint). */
-  partition_key: string | null;
-  /** pending | parked (rejected permanently). Delivered entries are deleted. */
-  status: string;
-  attempts: number;
-  next_attempt_ms: BigIntCol;
-  last_error: string | null;
-  /** Relay instance that claimed it, and until when (replicas on PostgreSQL). */
-  claimed_by: string | null;
-  claimed_until_ms: BigIntCol | null;
-  created_ms: BigIntCol;
-}
-
-export interface SinkStatsTable {
-  sink: string;
-  delivered: BigIntCol;
-  failed: BigIntCol;
-  retries: BigIntCol;
-  last_error: string | null;
-  last_error_ms: BigIntCol | null;
-  last_delivered_ms: BigIntCol | null;
-}
-
 /**
  * Events per (source, type, entity kind, severity), kept exact in the transaction of every
  * insert and delete of herald_events: the per-severity counts of a query filtering only on
@@ -82,6 +54,4 @@ export interface Database {
   herald_events: EventsTable;
   herald_event_counts: EventCountsTable;
   herald_entities: EntitiesTable;
-  herald_outbox: OutboxTable;
-  herald_sink_stats: SinkStatsTable;
 }

@@ -4,41 +4,23 @@
  */
 import { Migrator, sql, type ExpressionBuilder, type Kysely, type Transaction } from 'kysely';
 import { HeraldError, ValidationError } from '../errors.js';
-import { createEvent, partitionKey } from '../events/event.js';
-import {
-  ENTITY_EVENT_SOURCE,
-  ENTITY_EVENT_TYPES,
-  UNKNOWN_STATE,
-  type EntityListData,
-  type EntityState,
-  type EntityTransitionData,
-} from '../events/entity-states.js';
+import { partitionKey } from '../events/event.js';
+import type { EntityState } from '../events/entity-states.js';
+import { normalizeState } from '../events/entity-states.js';
 import { SEVERITIES, type HeraldEvent, type Severity } from '../events/schema.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { DialectHandle, StoreAbilities } from './abilities.js';
-import { migrationProvider } from './migrations.js';
+import { addCounts, countRows } from './counts.js';
+import { currentEntity, entitiesIn, entityFromRow, putEntity } from './entities.js';
+import { appliedMigrations, migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
-import type { AppendOptions, EventPage, EventQuery, EventStore, StateChange } from './types.js';
+import type { AppendOptions, DialectFunctions, EntityTransaction, EventPage, EventQuery, EventStore, SchemaModule, StoredEvent, StoreTransaction } from './types.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** Columns per herald_events row and per herald_outbox row, for chunking multi-row inserts. */
+/** Columns per herald_events row, for chunking multi-row inserts. */
 const EVENT_COLUMNS = 12;
-const OUTBOX_COLUMNS = 8;
-const COUNT_COLUMNS = 5;
 const MAX_ROWS_PER_INSERT = 1000;
-
-/** The default watched states of the entity registry. */
-export const DEFAULT_WATCHED_STATES = ['RUNNING'] as const;
-
-/**
- * Normalises a requested state: upper case; DESTROY (its outcome is not known yet) and an
- * empty state are recorded as UNKNOWN.
- */
-export function normalizeState(state: string | null | undefined): string {
-  const s = (state ?? '').trim().toUpperCase();
-  return s === '' || s === 'DESTROY' ? UNKNOWN_STATE : s;
-}
 
 const toMs = (iso: string, name: string): number => {
   const ms = Date.parse(iso);
@@ -48,46 +30,14 @@ const toMs = (iso: string, name: string): number => {
 
 const parseDoc = (doc: string): HeraldEvent => Object.freeze(JSON.parse(doc) as HeraldEvent);
 
-function entityFromRow(row: { kind: string; id: string; state: string; previous_state: string | null; entered_ms: number; updated_ms: number; attributes: string }): EntityState {
-  return {
-    kind: row.kind,
-    id: row.id,
-    state: row.state,
-    previous: row.previous_state,
-    enteredAt: new Date(Number(row.entered_ms)).toISOString(),
-    updatedAt: new Date(Number(row.updated_ms)).toISOString(),
-    attributes: JSON.parse(row.attributes) as Record<string, unknown>,
-  };
-}
-
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
 
-/** A herald_event_counts row; entity_kind '' stands for "no entity". */
-interface CountRow { source: string; type: string; entity_kind: string; severity: string; n: number }
-
-/** Byte order of UTF-8 (PostgreSQL's collate "C"), so both dialects and the delete trigger agree. */
-const byBytes = (a: string, b: string): number => (a === b ? 0 : Buffer.compare(Buffer.from(a), Buffer.from(b)));
-
-/** Events per count key, keys in byte order. */
-function countRows(events: readonly HeraldEvent[]): CountRow[] {
-  const byKey = new Map<string, CountRow>();
-  for (const e of events) {
-    const row = { source: e.source, type: e.type, entity_kind: e.entity?.kind ?? '', severity: e.severity, n: 1 };
-    const k = JSON.stringify([row.source, row.type, row.entity_kind, row.severity]);
-    const seen = byKey.get(k);
-    if (seen === undefined) byKey.set(k, row);
-    else seen.n++;
-  }
-  return [...byKey.values()].sort((a, b) =>
-    byBytes(a.source, b.source) || byBytes(a.type, b.type) || byBytes(a.entity_kind, b.entity_kind) || byBytes(a.severity, b.severity));
-}
-
 /** The herald_events row of an event (its columns are the filters' indexes; `doc` is the event). */
-export function eventRow(e: HeraldEvent, createdMs: number) {
+export function eventRow(e: HeraldEvent, createdMs: number, doc?: string) {
   return {
     id: e.id,
     source: e.source,
@@ -100,7 +50,7 @@ export function eventRow(e: HeraldEvent, createdMs: number) {
     message: e.message ?? null,
     time_ms: toMs(e.time, 'time'),
     created_ms: createdMs,
-    doc: JSON.stringify(e),
+    doc: doc ?? JSON.stringify(e),
   };
 }
 
@@ -108,7 +58,8 @@ export function eventRow(e: HeraldEvent, createdMs: number) {
 export class SqlEventStore implements EventStore {
   readonly dialect: 'sqlite' | 'postgres';
   readonly db: Kysely<Database>;
-  private readonly abilities: StoreAbilities;
+  readonly abilities: StoreAbilities;
+  readonly functions: DialectFunctions;
   private readonly schema: string | undefined;
   private readonly clock: () => Date;
   private readonly logger: Logger;
@@ -118,6 +69,7 @@ export class SqlEventStore implements EventStore {
     this.dialect = handle.name;
     this.db = handle.db;
     this.abilities = handle.abilities;
+    this.functions = handle.functions;
     this.schema = handle.schema;
     this.clock = options.clock ?? (() => new Date());
     this.logger = options.logger ?? silentLogger;
@@ -134,11 +86,13 @@ export class SqlEventStore implements EventStore {
     }
   }
 
-  async migrate(): Promise<void> {
+  async migrate(modules: readonly SchemaModule[] = []): Promise<void> {
     await this.run('migrate', async () => {
       const migrator = new Migrator({
         db: this.db,
-        provider: migrationProvider(this.abilities),
+        provider: migrationProvider(this.abilities, modules, await appliedMigrations(this.db, this.schema)),
+        // A component's migrations may be found missing after later ones ran (see migrationProvider).
+        allowUnorderedMigrations: true,
         ...(this.schema !== undefined && { migrationTableSchema: this.schema }),
       });
       // Kysely's migration lock is a no-op on SQLite (and its DDL runs outside a transaction
@@ -159,75 +113,74 @@ export class SqlEventStore implements EventStore {
     });
   }
 
-  async append(events: readonly HeraldEvent[], options: AppendOptions = {}): Promise<{ inserted: number }> {
-    if (events.length === 0) return { inserted: 0 };
+  async append(events: readonly HeraldEvent[], options: AppendOptions = {}): Promise<{ inserted: number; stored: StoredEvent[] }> {
+    if (events.length === 0) return { inserted: 0, stored: [] };
     return this.run('append', () =>
-      this.db.transaction().execute(async (trx) => ({ inserted: (await this.appendIn(trx, events, options)).length })),
+      this.db.transaction().execute(async (trx) => {
+        const stored = await this.insertIn(this.txOf(trx), events, options);
+        return { inserted: stored.length, stored };
+      }),
     );
   }
 
-  /** Inserts events and their outbox rows inside `trx`; returns the events actually inserted. */
-  private async appendIn(trx: Transaction<Database>, events: readonly HeraldEvent[], options: AppendOptions): Promise<HeraldEvent[]> {
-    const now = this.clock().getTime();
-    const byId = new Map<string, HeraldEvent>();
-    for (const e of events) if (!byId.has(e.id)) byId.set(e.id, e);
-    const rows = [...byId.values()].map((e) => eventRow(e, now));
-    const inserted: Array<{ seq: number; event: HeraldEvent }> = [];
+  private txOf(trx: Transaction<Database>): StoreTransaction {
+    return { db: trx, abilities: this.abilities, now: this.clock() };
+  }
+
+  /**
+   * Inserts events (repeated ids are skipped), runs `within` with what was inserted, then adds
+   * to the counts (last, in key order: see counts.ts).
+   */
+  private async insertIn(tx: StoreTransaction, events: readonly HeraldEvent[], options: AppendOptions): Promise<StoredEvent[]> {
+    const now = tx.now.getTime();
+    const first = new Map<string, number>();
+    events.forEach((e, i) => {
+      if (!first.has(e.id)) first.set(e.id, i);
+    });
+    const rows = [...first.values()].map((i) => eventRow(events[i]!, now, options.docs?.[i]));
+    const stored: StoredEvent[] = [];
     const perInsert = Math.min(MAX_ROWS_PER_INSERT, Math.floor(this.abilities.maxParameters / EVENT_COLUMNS));
     for (const chunk of chunks(rows, perInsert)) {
-      const returned = await trx
+      const returned = await tx.db
         .insertInto('herald_events')
         .values(chunk)
         .onConflict((oc) => oc.column('id').doNothing())
         .returning(['seq', 'id'])
         .execute();
-      for (const r of returned) inserted.push({ seq: Number(r.seq), event: byId.get(r.id)! });
+      for (const r of returned) {
+        const index = first.get(r.id)!;
+        stored.push({ seq: Number(r.seq), event: events[index]!, index });
+      }
     }
-    inserted.sort((a, b) => a.seq - b.seq);
-
-    if (options.sinks !== undefined) await this.insertOutbox(trx, inserted, options.sinks, now);
-    // Last, in key order: on PostgreSQL the count rows are hot, so hold their locks briefly and
-    // take them in one order (no deadlocks between concurrent appends, nor with the delete trigger).
-    await this.addCounts(trx, countRows(inserted.map((i) => i.event)));
-    return inserted.map((i) => i.event);
+    stored.sort((a, b) => a.seq - b.seq);
+    if (options.within !== undefined && stored.length > 0) await options.within(tx, stored);
+    await addCounts(tx.db, countRows(stored.map((x) => x.event)), this.abilities);
+    return stored;
   }
 
-  /** Adds rows to herald_event_counts (one upsert per chunk). */
-  private async addCounts(trx: Transaction<Database>, rows: readonly CountRow[]): Promise<void> {
-    const perInsert = Math.min(MAX_ROWS_PER_INSERT, Math.floor(this.abilities.maxParameters / COUNT_COLUMNS));
-    for (const chunk of chunks(rows, perInsert)) {
-      await trx
-        .insertInto('herald_event_counts')
-        .values(chunk)
-        .onConflict((oc) => oc.columns(['source', 'type', 'entity_kind', 'severity'])
-          .doUpdateSet({ n: sql<number>`herald_event_counts.n + excluded.n` }))
-        .execute();
-    }
-  }
-
-  /** One pending outbox row per stored event and sink (the sinks may be chosen per event). */
-  private async insertOutbox(trx: Db, stored: ReadonlyArray<{ seq: number; event: HeraldEvent }>, sinks: NonNullable<AppendOptions['sinks']>, now: number): Promise<number> {
-    const outbox = stored.flatMap(({ seq, event }) => {
-      const names = typeof sinks === 'function' ? sinks(event) : sinks;
-      return names.map((sink) => ({
-        sink,
-        event_seq: seq,
-        event_id: event.id,
-        partition_key: partitionKey(event) ?? null,
-        status: 'pending',
-        attempts: 0,
-        next_attempt_ms: now,
-        created_ms: now,
-      }));
-    });
-    const perOutbox = Math.min(MAX_ROWS_PER_INSERT, Math.floor(this.abilities.maxParameters / OUTBOX_COLUMNS));
-    for (const chunk of chunks(outbox, perOutbox)) await trx.insertInto('herald_outbox').values(chunk).execute();
-    return outbox.length;
-  }
-
-  async enqueue(stored: ReadonlyArray<{ seq: number; event: HeraldEvent }>, sinks: NonNullable<AppendOptions['sinks']>): Promise<number> {
-    if (stored.length === 0) return 0;
-    return this.run('enqueue', () => this.db.transaction().execute((trx) => this.insertOutbox(trx, stored, sinks, this.clock().getTime())));
+  async rewrite(events: ReadonlyArray<{ seq: number; event: HeraldEvent }>): Promise<number> {
+    if (events.length === 0) return 0;
+    return this.run('rewrite', () =>
+      this.db.transaction().execute(async (trx) => {
+        const before = await trx.selectFrom('herald_events').select(['seq', 'doc']).where('seq', 'in', events.map((e) => e.seq) as never).execute();
+        const old = new Map(before.map((r) => [Number(r.seq), JSON.parse(r.doc) as HeraldEvent]));
+        let n = 0;
+        const now = this.clock().getTime();
+        const removed: HeraldEvent[] = [];
+        const added: HeraldEvent[] = [];
+        for (const { seq, event } of events) {
+          const was = old.get(seq);
+          if (was === undefined || was.id !== event.id) continue;
+          const { id: _id, created_ms: _c, ...row } = eventRow(event, now);
+          await trx.updateTable('herald_events').set(row).where('seq', '=', seq as never).execute();
+          removed.push(was);
+          added.push(event);
+          n++;
+        }
+        await addCounts(trx, [...countRows(removed, -1), ...countRows(added)], this.abilities);
+        return n;
+      }),
+    );
   }
 
   async get(id: string): Promise<HeraldEvent | undefined> {
@@ -339,92 +292,24 @@ export class SqlEventStore implements EventStore {
     });
   }
 
-  async setEntityState(
-    input: { kind: string; id: string; state: string; attributes?: Record<string, unknown>; source?: string },
-    options: AppendOptions & { watchedStates?: readonly string[] } = {},
-  ): Promise<StateChange> {
-    const state = normalizeState(input.state);
-    const watched = new Set((options.watchedStates ?? DEFAULT_WATCHED_STATES).map((s) => normalizeState(s)));
-    const source = input.source ?? ENTITY_EVENT_SOURCE;
-    return this.run('setEntityState', () =>
+  async changeEntity<T>(kind: string, id: string, fn: (tx: EntityTransaction) => Promise<T>): Promise<T> {
+    return this.run('changeEntity', () =>
       this.db.transaction().execute(async (trx) => {
         if (this.abilities.advisoryLocks) {
-          await sql`select pg_advisory_xact_lock(hashtext(${`herald.entities:${input.kind}`}))`.execute(trx);
+          // State changes of one kind serialise across replicas, so every list notification
+          // sees the others' committed states.
+          await sql`select pg_advisory_xact_lock(hashtext(${`herald.entities:${kind}`}))`.execute(trx);
         }
-        // Read the clock after the lock, so notifications of one kind are in time order too.
-        const nowDate = this.clock();
-        const now = nowDate.getTime();
-        const time = nowDate.toISOString();
-        let select = trx.selectFrom('herald_entities').selectAll().where('kind', '=', input.kind).where('id', '=', input.id);
-        if (this.abilities.supportsForUpdate) select = select.forUpdate();
-        const prevRow = await select.executeTakeFirst();
-        const previous = prevRow === undefined ? null : entityFromRow(prevRow);
-        const attributes = input.attributes ?? previous?.attributes ?? {};
-        const changed = previous === null || previous.state !== state;
-        const attributesChanged = previous !== null && JSON.stringify(previous.attributes) !== JSON.stringify(attributes);
-        const row = {
-          kind: input.kind,
-          id: input.id,
-          state,
-          previous_state: changed ? (previous?.state ?? null) : (previous?.previous ?? null),
-          entered_ms: changed || previous === null ? now : Date.parse(previous.enteredAt),
-          updated_ms: now,
-          attributes: JSON.stringify(attributes),
-        };
-        await trx
-          .insertInto('herald_entities')
-          .values(row)
-          .onConflict((oc) => oc.columns(['kind', 'id']).doUpdateSet({
-            state: row.state,
-            previous_state: row.previous_state,
-            entered_ms: row.entered_ms,
-            updated_ms: row.updated_ms,
-            attributes: row.attributes,
-          }))
-          .execute();
-        const current = entityFromRow(row);
-
-        const events: HeraldEvent[] = [];
-        const entity = { kind: input.kind, id: input.id };
-        if (changed && previous !== null) {
-          const data: EntityTransitionData = { kind: input.kind, id: input.id, state: previous.state, next: state, enteredAt: previous.enteredAt, attributes: previous.attributes };
-          events.push(createEvent({ source, type: ENTITY_EVENT_TYPES.leave, time, entity, message: `${input.kind} ${input.id} leaves ${previous.state} for ${state}`, data }));
-        }
-        if (changed || attributesChanged) {
-          // `changed: false` marks an attribute-only update: profiles that announce transitions
-          // (aliecs: env_state.RUNNING = start of run) must not treat it as entering the state.
-          const data: EntityTransitionData = { kind: input.kind, id: input.id, state, previous: changed ? (previous?.state ?? null) : previous!.previous, enteredAt: current.enteredAt, attributes, changed };
-          const message = changed
-            ? `${input.kind} ${input.id} entered ${state}${previous ? ` (was ${previous.state})` : ''}`
-            : `${input.kind} ${input.id} in ${state}: attributes updated`;
-          events.push(createEvent({ source, type: ENTITY_EVENT_TYPES.enter, time, entity, message, data }));
-          // A list of every watched state after every enter: AliECS dashboards expect the active
-          // list after each enter-state notification, whatever state was entered.
-          const touched = [...watched];
-          for (const w of touched) {
-            const members = await trx.selectFrom('herald_entities').selectAll()
-              .where('kind', '=', input.kind).where('state', '=', w).orderBy('id').execute();
-            const list: EntityListData = {
-              kind: input.kind,
-              state: w,
-              entities: members.map((m) => {
-                const e = entityFromRow(m);
-                return { id: e.id, state: e.state, enteredAt: e.enteredAt, attributes: e.attributes };
-              }),
-            };
-            events.push(createEvent({
-              source,
-              type: ENTITY_EVENT_TYPES.list,
-              time,
-              entity: { kind: input.kind, id: '*' },
-              partitionkey: `${input.kind}:list`,
-              message: `${list.entities.length} ${input.kind}${list.entities.length === 1 ? '' : 's'} in ${w}`,
-              data: list,
-            }));
-          }
-        }
-        await this.appendIn(trx, events, options);
-        return { previous, current, events };
+        // The clock is read after the lock, so notifications of one kind are in time order too.
+        const tx = this.txOf(trx);
+        const current = await currentEntity(trx, kind, id, this.abilities);
+        return fn({
+          ...tx,
+          current,
+          put: (state: EntityState) => putEntity(trx, state),
+          membersIn: (state: string) => entitiesIn(trx, kind, state),
+          insert: (events, options = {}) => this.insertIn(tx, events, options),
+        });
       }),
     );
   }
@@ -436,22 +321,6 @@ export class SqlEventStore implements EventStore {
       if (filter.state !== undefined) q = q.where('state', '=', normalizeState(filter.state));
       const rows = await q.orderBy('kind').orderBy('id').execute();
       return rows.map(entityFromRow);
-    });
-  }
-
-  async deleteEventsBefore(before: string): Promise<number> {
-    const ms = toMs(before, 'before');
-    return this.run('deleteEventsBefore', async () => {
-      // Events an outbox entry still points to stay until they are delivered (or the entry is dropped).
-      // The delete trigger of migration 0002 subtracts the deleted events from herald_event_counts.
-      const result = await this.db
-        .deleteFrom('herald_events')
-        .where('time_ms', '<', ms)
-        .where(({ not, exists, selectFrom }) => not(exists(
-          selectFrom('herald_outbox').select('herald_outbox.seq').whereRef('herald_outbox.event_seq', '=', 'herald_events.seq'),
-        )))
-        .executeTakeFirst();
-      return Number(result.numDeletedRows);
     });
   }
 

@@ -1,10 +1,16 @@
 /**
- * The event store: events, the entity state registry and the outbox tables live in one SQL
- * database (SQLite or PostgreSQL). Both dialects implement this interface and pass the same
- * conformance suite (test/conformance/store.test.ts).
+ * The event store: events and the entity state registry in one SQL database (SQLite or
+ * PostgreSQL). Both dialects implement this interface and pass the same conformance suite
+ * (test/conformance/store.test.ts). Other components keep their own tables in the same
+ * database (the outbox): they register their migrations with migrate() and write their rows
+ * inside the store's transactions (`within`), so an event and what must follow from it commit
+ * together.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Migration, Transaction } from 'kysely';
 import type { EntityState, HeraldEvent, Severity } from '../events/index.js';
+import type { DialectFunctions, StoreAbilities } from './abilities.js';
+
+export type { DialectFunctions } from './abilities.js';
 import type { Database } from './schema.js';
 
 export type Order = 'ascending' | 'descending';
@@ -39,19 +45,49 @@ export interface EventPage {
   severityCounts: Record<Severity, number>;
 }
 
-export interface AppendOptions {
-  /**
-   * The sinks that must deliver these events: one outbox entry per event and sink, written in
-   * the same transaction. A function chooses per event (sink filters).
-   */
-  sinks?: readonly string[] | ((event: HeraldEvent) => readonly string[]);
+/** A stored event: its position (insertion order) and, for append, its index in the appended list. */
+export interface StoredEvent {
+  seq: number;
+  event: HeraldEvent;
+  index: number;
 }
 
-export interface StateChange {
-  previous: EntityState | null;
-  current: EntityState;
-  /** The notifications produced (leave?, enter, list?), already stored (and queued for sinks). */
-  events: HeraldEvent[];
+/** What a component writing in the store's transaction gets. */
+export interface StoreTransaction {
+  /** The transaction (typed for the store's tables; a component adds its own with withTables). */
+  readonly db: Transaction<Database>;
+  readonly abilities: StoreAbilities;
+  /** The store's clock (now). */
+  readonly now: Date;
+}
+
+/** Writes of other components inside an append's transaction, after the events are inserted. */
+export type Within = (tx: StoreTransaction, stored: readonly StoredEvent[]) => Promise<void>;
+
+export interface AppendOptions {
+  /** The events' JSON, when the caller has it already (one serialisation per event). */
+  docs?: readonly string[];
+  /** Runs in the same transaction, with the events actually inserted (repeated ids are not). */
+  within?: Within;
+}
+
+/** What a state change sees inside its transaction (the kind is locked against concurrent changes). */
+export interface EntityTransaction extends StoreTransaction {
+  /** The entity's current record, or null. */
+  readonly current: EntityState | null;
+  /** Writes the entity's new record. */
+  put(state: EntityState): Promise<void>;
+  /** The kind's entities in `state`, by id. */
+  membersIn(state: string): Promise<EntityState[]>;
+  /** Inserts events (the notifications) in this transaction, like append. */
+  insert(events: readonly HeraldEvent[], options?: AppendOptions): Promise<StoredEvent[]>;
+}
+
+/** A component's tables: migrations merged into the store's one ordered Migrator. */
+export interface SchemaModule {
+  readonly name: string;
+  /** Migrations by name; names sort into one order with the store's own (0001_init, ...). */
+  migrations(abilities: StoreAbilities): Record<string, Migration>;
 }
 
 /** Opening a store: `openStore(url, options)` in src/store/index.ts. */
@@ -64,33 +100,34 @@ export interface StoreOptions {
 
 export interface EventStore {
   readonly dialect: 'sqlite' | 'postgres';
-  /** Kysely instance for components that add their own queries (the outbox relay). */
+  readonly abilities: StoreAbilities;
+  /** Kysely instance for components with tables of their own (the outbox). */
   readonly db: Kysely<Database>;
-  /** Applies migrations (idempotent, safe with several processes). */
-  migrate(): Promise<void>;
-  /** Stores events atomically (all or none); duplicate ids are ignored (idempotent retries). */
-  append(events: readonly HeraldEvent[], options?: AppendOptions): Promise<{ inserted: number }>;
+  /** Dialect functions components may need; absent where the dialect has no such thing. */
+  readonly functions: DialectFunctions;
+  /** Applies the store's migrations and those of `modules`, in one order (idempotent, safe with several processes). */
+  migrate(modules?: readonly SchemaModule[]): Promise<void>;
+  /** Stores events atomically (all or none); repeated ids are ignored (idempotent retries). */
+  append(events: readonly HeraldEvent[], options?: AppendOptions): Promise<{ inserted: number; stored: StoredEvent[] }>;
   /**
-   * Queues already stored events (from tail()) for delivery to sinks again: one pending
-   * outbox row per event and sink (replay). Returns the rows written.
+   * Replaces stored events by seq with new versions of themselves (same id; e.g. re-redacted
+   * before a replay), keeping the counts exact.
    */
-  enqueue(stored: ReadonlyArray<{ seq: number; event: HeraldEvent }>, sinks: NonNullable<AppendOptions['sinks']>): Promise<number>;
+  rewrite(events: ReadonlyArray<{ seq: number; event: HeraldEvent }>): Promise<number>;
   get(id: string): Promise<HeraldEvent | undefined>;
   query(q: EventQuery): Promise<EventPage>;
   /**
    * Events stored after position `afterSeq` (insertion order), matching the filters of `q`
-   * (its limit/offset/order are ignored): the live stream (GET /v2/events/stream) reads these.
+   * (its limit/offset/order are ignored): the live stream and replay read these.
    */
   tail(q: Omit<EventQuery, 'limit' | 'offset' | 'order'>, afterSeq: number, limit: number): Promise<Array<{ seq: number; event: HeraldEvent }>>;
   /** The position of a stored event (to resume a stream after Last-Event-ID); undefined when unknown. */
   seqOf(id: string): Promise<number | undefined>;
   /** The position of the newest stored event (0 when empty): a live stream starts after it. */
   lastSeq(): Promise<number>;
-  /** Records a state change and its notifications atomically. */
-  setEntityState(input: { kind: string; id: string; state: string; attributes?: Record<string, unknown>; source?: string }, options?: AppendOptions & { watchedStates?: readonly string[] }): Promise<StateChange>;
+  /** Runs `fn` in a transaction holding the entity kind's lock, with the entity's current record. */
+  changeEntity<T>(kind: string, id: string, fn: (tx: EntityTransaction) => Promise<T>): Promise<T>;
   listEntities(filter?: { kind?: string; state?: string }): Promise<EntityState[]>;
-  /** Deletes events older than `before` (RFC 3339); returns how many. */
-  deleteEventsBefore(before: string): Promise<number>;
   /** True when the database answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { portOpen } from './net.js';
+import { waitFor } from './wait.js';
 
 export { freePort } from './net.js';
 
@@ -21,12 +22,10 @@ export class OwnNatsServer {
   async start(): Promise<void> {
     const p = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...this.extraArgs], { stdio: 'ignore' });
     this.proc = p;
-    for (let i = 0; i < 200; i++) {
+    await waitFor(`nats-server to open port ${this.port}`, async () => {
       if (p.exitCode !== null) throw new Error(`nats-server exited with ${p.exitCode}`);
-      if (await portOpen(this.port)) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`nats-server did not open port ${this.port}`);
+      return portOpen(this.port);
+    }, 20_000, 100);
   }
 
   /** Stops it with `signal` (kill -9 by default) and waits until it is gone. */

@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { freePort, portOpen } from './net.js';
+import { waitFor } from './wait.js';
 
 export interface RabbitTlsFiles { caFile: string; certFile: string; keyFile: string }
 
@@ -55,13 +56,20 @@ export class OwnRabbitTlsServer {
     // No pipes: the Erlang VM would inherit them and keep this process alive after the test.
     const p = spawn('rabbitmq-server', [], { env, stdio: 'ignore' });
     this.proc = p;
-    for (let i = 0; i < 600; i++) {
-      if (p.exitCode !== null) throw new Error(`rabbitmq-server exited with ${p.exitCode}: ${this.log()}`);
-      if (await portOpen(this.port)) return;
-      await new Promise((r) => setTimeout(r, 100));
+    let exited = false;
+    try {
+      await waitFor(`rabbitmq-server to open port ${this.port}`, async () => {
+        if (p.exitCode !== null) {
+          exited = true;
+          throw new Error(`rabbitmq-server exited with ${p.exitCode}: ${this.log()}`);
+        }
+        return portOpen(this.port);
+      }, 60_000, 100);
+    } catch (err) {
+      if (exited) throw err;
+      await this.stop();
+      throw new Error(`rabbitmq-server did not open port ${this.port} within 60 s: ${this.log()}`);
     }
-    await this.stop();
-    throw new Error(`rabbitmq-server did not open port ${this.port} within 60 s: ${this.log()}`);
   }
 
   /** The end of the node's log, for failure messages. */
@@ -75,7 +83,8 @@ export class OwnRabbitTlsServer {
     this.proc = undefined;
     if (p === undefined) return;
     await promisify(execFile)('rabbitmqctl', ['-q', '-n', this.node, 'stop'], { timeout: 60_000 }).catch(() => undefined);
-    for (let i = 0; i < 100 && await portOpen(this.port); i++) await new Promise((r) => setTimeout(r, 100));
+    // Up to 10 s for the port to close; a node still up after that is killed below.
+    await waitFor(`rabbitmq-server to close port ${this.port}`, async () => !(await portOpen(this.port)), 10_000, 100).catch(() => undefined);
     if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   }
 }

@@ -1,7 +1,7 @@
 /** Reading a test's messages back from any source, failing (not hanging) when they do not come. */
 import { strict as assert } from 'node:assert';
-import { createKafkaSource } from '../../src/sources/index.js';
-import type { ReceivedMessage, Source } from '../../src/sources/types.js';
+import { createKafkaSource } from '../../src/transports/kafka/source.js';
+import type { ReceivedMessage, Source } from '../../src/transports/types.js';
 import { kafkaBrokers } from './env.js';
 
 /** Reads up to n messages (fewer when the source ends or `limitMs` passes), acking each unless told not to. */

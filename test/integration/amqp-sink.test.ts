@@ -8,17 +8,17 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
-import { createAmqpSink } from '../../src/sinks/amqp/index.js';
-import { createAmqpSource } from '../../src/sources/amqp.js';
+import { sinkFor } from '../helpers/sinks.js';
+import { createAmqpSource } from '../../src/transports/amqp/source.js';
 import type { OutgoingMessage } from '../../src/profiles/types.js';
-import type { Source } from '../../src/sources/types.js';
+import type { Source } from '../../src/transports/types.js';
 import { take } from '../helpers/sources.js';
-import type { Sink } from '../../src/sinks/types.js';
+import type { Sink } from '../../src/transports/types.js';
 import { isHeraldError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { amqpUrl, uniqueName } from '../helpers/env.js';
+import { waitFor, waitForValue } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const deps = { logger: silentLogger };
@@ -84,18 +84,16 @@ function msg(eventId: string, topic: string, value: string, extra: Partial<Outgo
 
 async function getOne(queue: string): Promise<import('amqplib').GetMessage> {
   const ch = await adminChannel();
-  for (let i = 0; i < 50; i++) {
+  return waitForValue(`a message on ${queue}`, async () => {
     const m = await ch.get(queue, { noAck: true });
-    if (m !== false) return m;
-    await sleep(100);
-  }
-  throw new Error(`no message on ${queue}`);
+    return m === false ? undefined : m;
+  }, 5_000, 100);
 }
 
 test('confirmed messages arrive at a bound queue: persistent, routing key, messageId, content type, cloudEvents_ headers', async () => {
   const exchange = exchangeName('arrive');
   const q = await boundQueue(exchange, 'cloud.#');
-  const sink = track(createAmqpSink({ name: 'amqp1', type: 'amqp', url: amqpUrl(), exchange }, deps));
+  const sink = track(await sinkFor({ name: 'amqp1', type: 'amqp', url: amqpUrl(), exchange }, deps));
   const outcomes = await sink.publish([
     msg('ev-1', 'cloud.ActionEvent.VM-CREATE', '{"a":1}', {
       ceAttributes: { specversion: '1.0', type: 'com.example.created', source: '/herald', id: 'ev-1', datacontenttype: 'application/json' },
@@ -123,7 +121,7 @@ test('confirmed messages arrive at a bound queue: persistent, routing key, messa
 test('an unroutable message (no queue bound for its key) is not reported ok; routable ones in the same batch are', async () => {
   const exchange = exchangeName('unroutable');
   await boundQueue(exchange, 'bound.*');
-  const sink = track(createAmqpSink({ name: 'amqp2', type: 'amqp', url: amqpUrl(), exchange }, deps));
+  const sink = track(await sinkFor({ name: 'amqp2', type: 'amqp', url: amqpUrl(), exchange }, deps));
   const outcomes = await sink.publish([msg('u1', 'bound.x', '1'), msg('u2', 'nobody.listens', '2'), msg('u3', 'bound.y', '3')]);
   assert.equal(outcomes.length, 3);
   assert.deepEqual(outcomes[0], { ok: true });
@@ -139,14 +137,14 @@ test('the source receives what its binding selects, with string headers, and ack
   const exchange = exchangeName('source');
   const source = track(createAmqpSource({ url: amqpUrl(), exchange, binding: 'a.*', connectionName: uniqueName('herald-test-src') }));
   const got = take(source, 1);
-  const sink = track(createAmqpSink({ name: 'amqp3', type: 'amqp', url: amqpUrl(), exchange }, deps));
+  const sink = track(await sinkFor({ name: 'amqp3', type: 'amqp', url: amqpUrl(), exchange }, deps));
   // The source's queue is bound once it is connected; until then the message is unroutable.
   let ok = false;
-  for (let i = 0; i < 50 && !ok; i++) {
+  await waitFor('the source\'s queue to be bound (the message to be routable)', async () => {
     const [o] = await sink.publish([msg('s1', 'a.x', 'hello', { contentType: 'text/plain', ceAttributes: { type: 't.x' } })]);
     ok = o!.ok;
-    if (!ok) await sleep(100);
-  }
+    return ok;
+  }, 5_000, 100);
   assert.ok(ok);
   // Not selected by the binding: unroutable, never delivered to the source.
   const [other] = await sink.publish([msg('s2', 'b.x', 'other')]);
@@ -167,7 +165,7 @@ test('a dropped connection mid-stream: the sink reconnects and publishes again; 
   queues.push(queue);
   const sinkName = uniqueName('drop').replace(/[^A-Za-z0-9_.-]/g, '');
   const srcConn = uniqueName('herald-test-src-drop');
-  const sink = track(createAmqpSink({ name: sinkName, type: 'amqp', url: amqpUrl(), exchange, timeoutMs: 5000 }, deps));
+  const sink = track(await sinkFor({ name: sinkName, type: 'amqp', url: amqpUrl(), exchange, timeoutMs: 5000 }, deps));
   const source = track(createAmqpSource({ url: amqpUrl(), exchange, binding: 'drop.#', queue, connectionName: srcConn }));
   const seen: number[] = [];
   const reader = (async () => {
@@ -176,20 +174,16 @@ test('a dropped connection mid-stream: the sink reconnects and publishes again; 
       await m.ack();
     }
   })();
-  const publishUntilOk = async (i: number): Promise<void> => {
-    for (let a = 0; a < 60; a++) {
+  const publishUntilOk = (i: number): Promise<void> =>
+    waitFor(`event ${i} to be published`, async () => {
       try {
-        if ((await sink.publish([msg(`d${i}`, 'drop.events', String(i))]))[0]!.ok) return;
+        return (await sink.publish([msg(`d${i}`, 'drop.events', String(i))]))[0]!.ok;
       } catch {
-        // rejected while the connection is down: the outbox would retry, so does the test
+        return false; // rejected while the connection is down: the outbox would retry, so does the test
       }
-      await sleep(200);
-    }
-    assert.fail(`event ${i} was never published`);
-  };
-  const waitSeen = async (n: number): Promise<void> => {
-    for (let i = 0; i < 150 && new Set(seen).size < n; i++) await sleep(100);
-  };
+    }, 20_000, 200).catch(() => assert.fail(`event ${i} was never published`));
+  const waitSeen = (n: number): Promise<void> =>
+    waitFor(`the source to have seen ${n} distinct events`, () => new Set(seen).size >= n, 15_000, 100);
 
   for (let i = 0; i < 3; i++) await publishUntilOk(i);
   await waitSeen(3);
@@ -197,7 +191,7 @@ test('a dropped connection mid-stream: the sink reconnects and publishes again; 
 
   assert.equal(await dropConnections(`herald-sink-${sinkName}`), 1, 'the sink connection was found and closed');
   assert.equal(await dropConnections(srcConn), 1, 'the source connection was found and closed');
-  for (let i = 0; i < 50 && sink.connected; i++) await sleep(100);
+  await waitFor('the sink to notice the dropped connection', () => !sink.connected, 5_000, 100);
   assert.equal(sink.connected, false, 'the sink noticed the dropped connection');
 
   for (let i = 3; i < 8; i++) await publishUntilOk(i);
@@ -211,7 +205,7 @@ test('a dropped connection mid-stream: the sink reconnects and publishes again; 
 
 test('wrong credentials: BROKER_AUTH, and the password never appears in the message', async () => {
   const url = amqpUrl().replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:n0tTheRightPassw0rd@');
-  const sink = createAmqpSink({ name: 'badauth', type: 'amqp', url, timeoutMs: 5000 }, deps);
+  const sink = await sinkFor({ name: 'badauth', type: 'amqp', url, timeoutMs: 5000 }, deps);
   try {
     await assert.rejects(sink.connect(), (err: unknown) => {
       assert.ok(isHeraldError(err));
@@ -226,7 +220,7 @@ test('wrong credentials: BROKER_AUTH, and the password never appears in the mess
 });
 
 test('an unreachable broker: publish rejects with BROKER_UNAVAILABLE naming the URL without its password', async () => {
-  const sink = createAmqpSink({ name: 'down', type: 'amqp', url: 'amqp://guest:hidden-pass-42@127.0.0.1:1', timeoutMs: 3000 }, deps);
+  const sink = await sinkFor({ name: 'down', type: 'amqp', url: 'amqp://guest:hidden-pass-42@127.0.0.1:1', timeoutMs: 3000 }, deps);
   try {
     await assert.rejects(sink.publish([msg('x', 'a.b', 'v')]), (err: unknown) => {
       assert.ok(isHeraldError(err));

@@ -15,10 +15,10 @@ import { connect } from 'amqplib';
 import { generateTlsMaterial } from '../../scripts/kafka/secure.mjs';
 import { isHeraldError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { createAmqpSink } from '../../src/sinks/amqp/index.js';
-import { createAmqpSource } from '../../src/sources/amqp.js';
+import { sinkFor } from '../helpers/sinks.js';
+import { createAmqpSource } from '../../src/transports/amqp/source.js';
 import type { SinkConfig } from '../../src/config/schema.js';
-import type { Sink } from '../../src/sinks/types.js';
+import type { Sink } from '../../src/transports/types.js';
 import { uniqueName } from '../helpers/env.js';
 import { OwnRabbitTlsServer } from '../helpers/rabbitmq-server.js';
 import { take } from '../helpers/sources.js';
@@ -45,8 +45,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function sink(exchange: string, ca: string): Sink {
-  const s = createAmqpSink({ name: uniqueName('amqps'), type: 'amqp', url: server.url, exchange, tls: { ca }, timeoutMs: 5000 } as SinkConfig, { logger: silentLogger });
+async function sink(exchange: string, ca: string): Promise<Sink> {
+  const s = await sinkFor({ name: uniqueName('amqps'), type: 'amqp', url: server.url, exchange, tls: { ca }, timeoutMs: 5000 } as SinkConfig, { logger: silentLogger });
   sinks.push(s);
   return s;
 }
@@ -63,7 +63,7 @@ test('amqps: the sink publishes with the CA from tls.ca, and a source with the s
   await admin.close();
 
   const ids = Array.from({ length: 3 }, (_, i) => `${queue}-${i}`);
-  const outcomes = await sink(exchange, files.caFile).publish(ids.map((id) => ({ eventId: id, topic: 'tls.events', value: Buffer.from(JSON.stringify({ id })) })));
+  const outcomes = await (await sink(exchange, files.caFile)).publish(ids.map((id) => ({ eventId: id, topic: 'tls.events', value: Buffer.from(JSON.stringify({ id })) })));
   assert.deepEqual(outcomes.map((o) => o.ok), [true, true, true]);
 
   const source = createAmqpSource({ url: server.url, exchange, binding: 'tls.#', queue, tls: { ca: files.caFile } });
@@ -76,7 +76,7 @@ test('amqps: the sink publishes with the CA from tls.ca, and a source with the s
 });
 
 test('amqps: a server certificate from an untrusted CA fails fast with a TLS error naming the server', async () => {
-  const s = sink(uniqueName('herald-tls-bad'), files.untrustedCaFile);
+  const s = await sink(uniqueName('herald-tls-bad'), files.untrustedCaFile);
   const t0 = Date.now();
   const err = await s.connect().then(() => undefined, (e: unknown) => e);
   const ms = Date.now() - t0;

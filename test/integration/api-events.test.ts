@@ -11,31 +11,29 @@ import { loadConfig } from '../../src/config/index.js';
 import { ENTITY_EVENT_TYPES, type HeraldEvent } from '../../src/events/index.js';
 import type { EventStore } from '../../src/store/index.js';
 import { uniqueName } from '../helpers/env.js';
-import { openTestStore, TEST_DIALECTS, type TestStore } from '../helpers/stores.js';
+import { openTestPipeline, outboxTables, TEST_DIALECTS, type TestPipeline } from '../helpers/stores.js';
 
 
 for (const dialect of TEST_DIALECTS) {
   describe(`REST API events on ${dialect}`, () => {
     let store: EventStore;
-    let opened: TestStore | undefined;
+    let opened: TestPipeline | undefined;
     let app: FastifyInstance;
-    const routed: string[] = [];
 
     before(async () => {
-      opened = await openTestStore(dialect, 'api');
-      store = opened.store;
       const config = loadConfig({ env: { HERALD_REDACT_KEYS: 'bmc_address' } });
-      app = await buildApp({
-        store,
-        config,
-        sinks: {
-          status: async () => [],
-          sinkNames: (e) => {
-            routed.push(e.id);
-            return e.severity === 'critical' ? ['pager'] : ['main'];
-          },
-        },
+      // Two sinks whose filters route critical events to the pager and the rest to main; no
+      // relays run, so the entries stay for the assertions.
+      opened = await openTestPipeline(dialect, 'api', {
+        sinks: [
+          { name: 'main', type: 'stdout', filter: { severities: ['debug', 'info', 'warning', 'error'] } },
+          { name: 'pager', type: 'stdout', filter: { severities: ['critical'] } },
+        ],
+        startRelays: false,
+        redactKeys: config.redact.keys,
       });
+      store = opened.store;
+      app = await buildApp({ store, ingest: opened.pipeline.ingest, sinks: opened.pipeline.outbox, config });
     });
     after(async () => {
       await app?.close();
@@ -56,7 +54,7 @@ for (const dialect of TEST_DIALECTS) {
       assert.equal(body.accepted, 1);
       const stored = await store.get(body.ids[0]!);
       assert.equal(stored?.type, 'com.example.one');
-      const outbox = await store.db.selectFrom('herald_outbox').select('sink').where('event_id', '=', body.ids[0]!).execute();
+      const outbox = await outboxTables(store).selectFrom('herald_outbox').select('sink').where('event_id', '=', body.ids[0]!).execute();
       assert.deepEqual(outbox.map((o) => o.sink), ['pager']);
       const got = await app.inject({ url: `/v2/events/${encodeURIComponent(body.ids[0]!)}` });
       assert.equal(got.statusCode, 200);
@@ -225,7 +223,7 @@ for (const dialect of TEST_DIALECTS) {
       const types = await Promise.all(r.events.map(async (id) => (await store.get(id))!.type));
       assert.deepEqual(types, [ENTITY_EVENT_TYPES.leave, ENTITY_EVENT_TYPES.enter, ENTITY_EVENT_TYPES.list]);
       // Every notification was queued for the routed sink.
-      const outbox = await store.db.selectFrom('herald_outbox').select('event_id').where('event_id', 'in', r.events).execute();
+      const outbox = await outboxTables(store).selectFrom('herald_outbox').select('event_id').where('event_id', 'in', r.events).execute();
       assert.equal(outbox.length, 3);
 
       const destroy = await put('e1', { state: 'DESTROY' });

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { buildApp } from '../../src/api/index.js';
+import { appOn } from '../helpers/app.js';
+import { outboxTables } from '../helpers/stores.js';
 import { loadConfig } from '../../src/config/index.js';
 import { eventProblems } from '../../src/events/index.js';
 import { openStore, type EventStore } from '../../src/store/index.js';
@@ -24,7 +25,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'herald-fuzz-'));
   store = await openStore(`sqlite:${join(dir, 'herald.db')}`);
   await store.migrate();
-  app = await buildApp({ store, config: loadConfig({ env: {}, overrides: { server: { bodyLimit: BODY_LIMIT } } }) });
+  app = await appOn(store, loadConfig({ env: {}, overrides: { server: { bodyLimit: BODY_LIMIT } } }));
 });
 after(async () => {
   await app.close();
@@ -113,7 +114,7 @@ test('a few hundred bad requests: 4xx with a JSON error each, nothing stored, se
   const afterPage = await store.query({ limit: 0, offset: 0, order: 'ascending' });
   assert.equal(afterPage.total, before.total);
   assert.deepEqual(await store.listEntities(), []);
-  const outbox = await store.db.selectFrom('herald_outbox').select('seq').execute();
+  const outbox = await outboxTables(store).selectFrom('herald_outbox').select('seq').execute();
   assert.equal(outbox.length, 0);
   assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
   assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200);

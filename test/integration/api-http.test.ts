@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/index.js';
+import { appOn } from '../helpers/app.js';
 import { loadConfig } from '../../src/config/index.js';
 import { openStore, type EventStore } from '../../src/store/index.js';
 
@@ -24,7 +24,7 @@ async function setup(env: NodeJS.ProcessEnv, logLines?: string[]) {
   const logger = logLines
     ? pino({ level: 'debug' }, new Writable({ write(chunk, _enc, cb) { logLines.push(String(chunk)); cb(); } }))
     : undefined;
-  const app = await buildApp({ store, config: loadConfig({ env }), ...(logger && { logger }) });
+  const app = await appOn(store, loadConfig({ env }), { ...(logger && { logger }) });
   return { dir, store, app };
 }
 
@@ -105,7 +105,7 @@ describe('open API (no tokens): status codes, health, metrics, OpenAPI', () => {
   });
 
   test('413 for a body over server.bodyLimit', async () => {
-    const small = await buildApp({ store, config: loadConfig({ env: {}, overrides: { server: { bodyLimit: 2048 } } }) });
+    const small = await appOn(store, loadConfig({ env: {}, overrides: { server: { bodyLimit: 2048 } } }));
     try {
       const r = await small.inject({ method: 'POST', url: '/v2/events', payload: { source: 's', type: 't', message: 'x'.repeat(4000) } });
       assert.equal(r.statusCode, 413);
@@ -206,7 +206,7 @@ describe('open API (no tokens): status codes, health, metrics, OpenAPI', () => {
     const dir2 = mkdtempSync(join(tmpdir(), 'herald-ready-'));
     const s = await openStore(`sqlite:${join(dir2, 'h.db')}`);
     await s.migrate();
-    const a = await buildApp({ store: s, config: loadConfig({ env: {} }) });
+    const a = await appOn(s, loadConfig({ env: {} }));
     try {
       assert.equal((await a.inject({ url: '/readyz' })).statusCode, 200);
       await s.close();

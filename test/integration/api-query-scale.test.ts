@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/index.js';
+import { appOn } from '../helpers/app.js';
 import { loadConfig } from '../../src/config/index.js';
 import { normalize, type HeraldEvent, type Severity } from '../../src/events/index.js';
 import type { EventStore } from '../../src/store/index.js';
@@ -52,7 +52,7 @@ for (const dialect of TEST_DIALECTS) {
       await sql`ANALYZE herald_events`.execute(store.db);
       const ms = performance.now() - t0;
       console.log(`# ${dialect}: stored ${N} events in ${(ms / 1000).toFixed(1)} s (${Math.round(N / (ms / 1000))} events/s)`);
-      app = await buildApp({ store, config: loadConfig({ env: {} }) });
+      app = await appOn(store, loadConfig({ env: {} }));
     });
     after(async () => {
       await app?.close();

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/api/index.js';
+import { appOn } from '../helpers/app.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { HeraldEvent } from '../../src/events/index.js';
 import { openStore, type EventStore } from '../../src/store/index.js';
@@ -22,7 +22,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'herald-sse-'));
   store = await openStore(`sqlite:${join(dir, 'herald.db')}`);
   await store.migrate();
-  app = await buildApp({ store, config: loadConfig({ env: {} }) });
+  app = await appOn(store, loadConfig({ env: {} }));
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 after(async () => {
@@ -90,7 +90,7 @@ test('closing the server ends open streams', async () => {
   const dir2 = mkdtempSync(join(tmpdir(), 'herald-sse2-'));
   const s = await openStore(`sqlite:${join(dir2, 'h.db')}`);
   await s.migrate();
-  const a = await buildApp({ store: s, config: loadConfig({ env: {} }) });
+  const a = await appOn(s, loadConfig({ env: {} }));
   const url = await a.listen({ host: '127.0.0.1', port: 0 });
   const res = await fetch(`${url}/v2/events/stream`);
   assert.equal(res.status, 200);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI, kafkaBrokers, runCli, uniqueName } from '../helpers/env.js';
 import { runKcat } from '../helpers/kcat.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Reads the first `count` records of a topic with kcat: key, headers, value (and value length). */
 async function kcat(topic: string, count = 1): Promise<string> {
@@ -140,10 +141,11 @@ describe('herald emit --server', () => {
     });
     const base = `http://127.0.0.1:${port}`;
     let up = false;
-    for (let i = 0; i < 100 && !up && serve.exitCode === null; i++) {
+    await waitFor('herald serve to answer /healthz (or exit)', async () => {
+      if (serve.exitCode !== null) return true;
       up = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
-      if (!up) await new Promise((r) => setTimeout(r, 200));
-    }
+      return up;
+    }, 20_000, 200).catch(() => undefined); // a timeout leaves `up` false: the assertion names serve's stderr
     assert.ok(up, `herald serve did not start: ${serveErr}`);
 
     const r = await runCli(['emit', '--server', base, '--type', 'com.example.via.server', '--entity', 'cluster:c7', '--data', '{"s":1}']);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CLI, ROOT, kafkaBrokers, runCli, uniqueName } from '../helpers/env.js';
+import { waitFor, waitForValue } from '../helpers/wait.js';
 import { startConnectHealth, type ConnectHealth } from '../../src/connect-health/index.js';
 
 interface Worker {
@@ -25,24 +26,6 @@ interface KafkaLib {
 }
 // Plain-JS scripts shared with npm run connect:up; imported by URL so tsc does not type them.
 const lib = (await import(pathToFileURL(join(ROOT, 'scripts', 'kafka', 'lib.mjs')).href)) as KafkaLib;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 interface HealthBody {
   status: string;
@@ -62,12 +45,16 @@ async function health(base: string): Promise<{ status: number; body: HealthBody 
 
 /** Waits until /health answers `status`, returning the body. */
 function healthIs(base: string, status: number, extra: (b: HealthBody) => boolean = () => true): Promise<HealthBody> {
-  return waitFor(`/health ${status} at ${base}`, async () => {
-    const h = await health(base);
-    // Until its first poll a sidecar answers 500 "no poll ... yet"; that is not the answer awaited.
-    const polled = !(h.body.reasons?.[0]?.message ?? '').startsWith('no poll');
-    return h.status === status && polled && extra(h.body) ? h.body : undefined;
-  });
+  return waitForValue(`/health ${status} at ${base}`, async () => {
+    try {
+      const h = await health(base);
+      // Until its first poll a sidecar answers 500 "no poll ... yet"; that is not the answer awaited.
+      const polled = !(h.body.reasons?.[0]?.message ?? '').startsWith('no poll');
+      return h.status === status && polled && extra(h.body) ? h.body : undefined;
+    } catch {
+      return undefined; // no (parsable) answer yet: poll again
+    }
+  }, 30_000, 100);
 }
 
 /**
@@ -151,12 +138,12 @@ async function createSink(name: string, file: string): Promise<void> {
   });
 }
 
-function waitState(name: string, connectorState: string, taskState?: string): Promise<true> {
+function waitState(name: string, connectorState: string, taskState?: string): Promise<void> {
   return waitFor(`${name} ${connectorState}/${taskState ?? '-'}`, async () => {
-    const s = await connectorStatus(name);
-    const ok = s.connector.state === connectorState && (taskState === undefined || (s.tasks.length > 0 && s.tasks.every((t) => t.state === taskState)));
-    return ok ? true : undefined;
-  });
+    // A connector just created may have no status yet (HTTP 404): poll again.
+    const s = await connectorStatus(name).catch(() => undefined);
+    return s !== undefined && s.connector.state === connectorState && (taskState === undefined || (s.tasks.length > 0 && s.tasks.every((t) => t.state === taskState)));
+  }, 30_000, 100);
 }
 
 async function sidecar(options: Parameters<typeof startConnectHealth>[0]): Promise<ConnectHealth> {
@@ -175,7 +162,8 @@ async function spawnSidecar(args: string[]): Promise<{ url: string; child: Child
   child.stdout.resume();
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`connect-health process on ${url} (stderr: ${err})`, async () => ((await get(`${url}/ready`)).status > 0 ? true : undefined), 20_000);
+  await waitFor(`connect-health process on ${url}`, () => get(`${url}/ready`).then((r) => r.status > 0, () => false), 20_000, 100)
+    .catch((e: Error) => { throw new Error(`${e.message} (stderr: ${err})`); });
   return { url, child, stderr: () => err, exited };
 }
 
@@ -301,7 +289,7 @@ describe('herald connect-health against a real Kafka Connect worker', () => {
     // sidecar reports it between attempts.
     const failing = await healthIs(p.url, 500);
     assert.match(failing.reasons![0]!.message, /^connector sink-heal task 0 is FAILED: .*\(restarted \d+ times?; still failing\)$/);
-    await waitFor('a second restart', async () => (logLines(p.stderr()).some((l) => l.attempt === 2) ? true : undefined));
+    await waitFor('a second restart', () => logLines(p.stderr()).some((l) => l.attempt === 2), 30_000);
     mkdirSync(outDir);
     await healthIs(p.url, 200);
     await waitState('sink-heal', 'RUNNING', 'RUNNING');

@@ -11,11 +11,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createAuthorizer } from '../../src/api/auth.js';
-import type { SinkRouting } from '../../src/api/context.js';
 import type { HeraldConfig } from '../../src/config/schema.js';
 import { consolePlugin } from '../../src/console/index.js';
 import type { SinkStatusSource } from '../../src/console/index.js';
-import { startService, type OutboxFactory, type Service } from '../../src/service/index.js';
+import { startService, type Service } from '../../src/service/index.js';
 
 /** The browser the tests drive; CI installs it with apt-get install chromium. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -47,22 +46,16 @@ export interface ConsoleServer {
 }
 
 /** Starts the service and the console; `port` 0 picks a free one (pass the old one to restart). */
-export async function startConsoleServer(config: HeraldConfig, options: { outbox?: OutboxFactory; sinks?: SinkStatusSource; port?: number; storeSchema?: string } = {}): Promise<ConsoleServer> {
+export async function startConsoleServer(config: HeraldConfig, options: { sinks?: SinkStatusSource; port?: number; storeSchema?: string } = {}): Promise<ConsoleServer> {
   buildConsole();
-  let routing: SinkRouting | undefined;
-  const outbox: OutboxFactory | undefined = options.outbox === undefined ? undefined : async (...args) => {
-    const handle = await options.outbox!(...args);
-    routing = handle.sinks;
-    return handle;
-  };
-  const service = await startService(config, { listen: false, ...(outbox !== undefined && { outbox }), ...(options.storeSchema !== undefined && { storeSchema: options.storeSchema }) });
+  const service = await startService(config, { listen: false, ...(options.storeSchema !== undefined && { storeSchema: options.storeSchema }) });
   let front: FastifyInstance | undefined;
   let server: Server | undefined;
   try {
     const probe = await service.app.inject({ method: 'GET', url: '/' });
     const wired = probe.statusCode === 200 && /text\/html/.test(String(probe.headers['content-type']));
     if (!wired) {
-      const sinks = options.sinks ?? routing;
+      const sinks = options.sinks ?? service.pipeline.outbox;
       front = Fastify();
       await front.register(consolePlugin, {
         store: service.store,

@@ -10,10 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../../src/config/index.js';
-import type { SinkStatus } from '../../src/sinks/types.js';
+import type { SinkStatus } from '../../src/transports/types.js';
 import { pgUrl, uniqueName } from '../helpers/env.js';
 import { startConsoleServer, type ConsoleServer } from './console-harness.js';
-import { outboxFactory } from '../../src/outbox/index.js';
 
 const READ = 'read-token-for-console';
 const WRITE = 'write-token-for-console';
@@ -27,7 +26,7 @@ before(async () => {
     server: { host: '127.0.0.1', port: 0 }, store: { url: `sqlite:${join(dir, 'herald.db')}` }, auth: { apiTokens: [WRITE], readTokens: [READ] },
     sinks: [{ name: 'main', type: 'kafka', brokers: ['127.0.0.1:1'], timeoutMs: 1000 }],
   } });
-  srv = await startConsoleServer(config, { outbox: outboxFactory });
+  srv = await startConsoleServer(config);
 });
 after(async () => {
   await srv?.close();

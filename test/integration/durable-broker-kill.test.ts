@@ -56,11 +56,13 @@ test('broker SIGKILLed mid-stream and restarted: all 20,000 events arrive in per
         cluster.kill(1);
         console.log(`broker SIGKILLed after ${accepted.size} accepted events (${Date.now() - t0} ms)`);
         restarting = (async () => {
+          // A sleep, not a wait: the outage lasts 3 s on purpose before the broker comes back.
           await new Promise((r) => setTimeout(r, 3000));
           await cluster.restart(1);
           console.log(`broker restarted (${Date.now() - t0} ms)`);
         })();
       }
+      // A sleep, not a wait: it paces each producer at one batch per 20 ms.
       await new Promise((r) => setTimeout(r, 20));
     }
   };

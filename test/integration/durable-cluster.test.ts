@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error plain ESM script without types
 import { startCluster } from '../../scripts/kafka/lib.mjs';
-import { describeTopics } from '../../src/sinks/kafka/topics.js';
+import { describeTopics } from '../../src/transports/kafka/topics.js';
 import { uniqueName } from '../helpers/env.js';
 import { checkDelivery, memoryLogger, postEvents, readTopic, sinkStatus, startTestService, streamEvent, waitFor } from './outbox-helpers.js';
 
@@ -56,6 +56,7 @@ test('three-broker cluster, one broker killed mid-stream: nothing lost, no long 
       } else {
         lastChange = now;
       }
+      // A sleep, not a wait: the watcher samples the sink every 100 ms to measure the gaps.
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
@@ -86,6 +87,7 @@ test('three-broker cluster, one broker killed mid-stream: nothing lost, no long 
         cluster.kill(2);
         console.log(`broker 2 SIGKILLed after ${accepted.size} accepted events`);
       }
+      // A sleep, not a wait: it paces each producer at one batch per 40 ms.
       await new Promise((r) => setTimeout(r, 40));
     }
   };

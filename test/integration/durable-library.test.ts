@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPublisher } from '../../src/publisher/index.js';
+import { createPublisher } from '../../src/pipeline/publisher.js';
 import { openStore } from '../../src/store/index.js';
 import { kafkaBrokers, uniqueName } from '../helpers/env.js';
+import { outboxTables } from '../helpers/stores.js';
 import { checkDelivery, freePort, readTopic, streamEvent } from './outbox-helpers.js';
 
 test('durable publisher: emit stores, close drains; a backlog survives into the next publisher', { timeout: 120_000 }, async (t) => {
@@ -37,7 +38,7 @@ test('durable publisher: emit stores, close drains; a backlog survives into the 
   console.log(`100 durable emits with the broker unreachable took ${(performance.now() - t0).toFixed(0)} ms`);
   await offline.close();
   const check = await openStore(store);
-  const pending = await check.db.selectFrom('herald_outbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  const pending = await outboxTables(check).selectFrom('herald_outbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
   await check.close();
   assert.equal(Number(pending?.n), 100, 'the undelivered events stay in the outbox file');
 
@@ -54,7 +55,7 @@ test('durable publisher: emit stores, close drains; a backlog survives into the 
   assert.deepEqual(report.missing, []);
   assert.deepEqual(report.orderViolations, []);
   const after = await openStore(store);
-  const left = await after.db.selectFrom('herald_outbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  const left = await outboxTables(after).selectFrom('herald_outbox').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
   await after.close();
   assert.equal(Number(left?.n), 0);
 });

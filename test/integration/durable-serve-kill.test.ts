@@ -44,6 +44,7 @@ test('herald serve SIGKILLed mid-stream and restarted: every event that got a 20
         failedRequests++; // the process died under this request: no 202, no promise
         return;
       }
+      // A sleep, not a wait: it paces each producer at one batch per 10 ms.
       await new Promise((r) => setTimeout(r, 10));
     }
   };

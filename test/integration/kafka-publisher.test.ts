@@ -8,11 +8,10 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import type { SinkConfig } from '../../src/config/schema.js';
 import { silentLogger } from '../../src/log.js';
-import { createSink } from '../../src/sinks/index.js';
 import { HeraldError, ValidationError } from '../../src/errors.js';
-import { DirectDispatcher, createPublisher } from '../../src/publisher/index.js';
+import { createPublisher } from '../../src/pipeline/publisher.js';
 import { decodeMessage } from '../../src/profiles/decode.js';
-import { ensureTopics } from '../../src/sinks/kafka/topics.js';
+import { ensureTopics } from '../../src/transports/kafka/topics.js';
 import { ROOT, kafkaBrokers, uniqueName } from '../helpers/env.js';
 import { readTopicN as readN } from '../helpers/sources.js';
 
@@ -85,7 +84,7 @@ describe('createPublisher (direct)', () => {
   });
 });
 
-describe('DirectDispatcher', () => {
+describe('direct delivery', () => {
   it('fans out to every sink, applying each sink filter (kafka + stdout)', async () => {
     const topic = uniqueName('pub-fanout');
     const lines: string[] = [];
@@ -94,8 +93,7 @@ describe('DirectDispatcher', () => {
       { name: 'kafka', type: 'kafka', brokers: brokers(), topic },
       { name: 'out', type: 'stdout', topic: 'debug', mode: 'structured', filter: { severities: ['error'] } },
     ];
-    const dispatcher = new DirectDispatcher({ sinks, logger: silentLogger, createSink: (c) => createSink(c, { logger: silentLogger, stream }) });
-    const publisher = createPublisher({ sinks, dispatcher });
+    const publisher = createPublisher({ sinks, stdout: stream, logger: silentLogger });
     try {
       const [info, error] = await publisher.emitMany([{ source: 's', type: 'a', severity: 'info' }, { source: 's', type: 'b', severity: 'error' }]);
       assert.equal(lines.length, 1);

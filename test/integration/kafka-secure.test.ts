@@ -22,9 +22,11 @@ import { startSecuredBroker } from '../../scripts/kafka/secure.mjs';
 import { LIBS, HERE as KAFKA_SCRIPTS } from '../../scripts/kafka/lib.mjs';
 import { isHeraldError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
-import { KafkaSink } from '../../src/sinks/kafka/sink.js';
-import { kafkaSecurityFromEnv, kafkaSecurityFromProperties, toClientOptions, type KafkaSecurity } from '../../src/sinks/kafka/security.js';
-import { classifyKafkaSecurityError } from '../../src/sinks/kafka/security-errors.js';
+import { sinkFor } from '../helpers/sinks.js';
+import { waitFor, waitForValue } from '../helpers/wait.js';
+import { kafkaSecurityFromEnv, kafkaSecurityFromProperties, type KafkaSecurity } from '../../src/transports/kafka/security/settings.js';
+import { toClientOptions } from '../../src/transports/kafka/security/client.js';
+import { classifyKafkaSecurityError } from '../../src/transports/kafka/security/errors.js';
 import { CLI as CLI_PATH, runCli, uniqueName, type CliResult } from '../helpers/env.js';
 
 interface SecuredBroker {
@@ -351,7 +353,7 @@ describe('the Kafka sink (what serve and the outbox relay use) over SASL_SSL', (
       `ssl.ca.location=${broker.caFile}`,
     ].join('\n') + '\n', { mode: 0o600 });
     const { logger } = capturingLogger();
-    const sink = new KafkaSink({ name: 'secure', brokers: [broker.bootstrap.saslSsl], producerProperties: props, logger, env: {} });
+    const sink = await sinkFor({ name: 'secure', type: 'kafka', brokers: [broker.bootstrap.saslSsl], producerProperties: props }, { logger, env: {} });
     try {
       const outcomes = await guard(sink.publish([{ eventId: 'e-1', topic, key: 'k', value: Buffer.from('sink over SCRAM-SHA-256') }]), 'sink publish');
       assert.deepEqual(outcomes, [{ ok: true }]);
@@ -384,18 +386,15 @@ describe('the Kafka sink (what serve and the outbox relay use) over SASL_SSL', (
     child.stderr.on('data', (d: Buffer) => (logs += d.toString()));
     try {
       const base = `http://127.0.0.1:${port}`;
-      await guard((async () => { for (;;) { try { if ((await fetch(`${base}/healthz`)).ok) return; } catch { /* starting */ } await new Promise((r) => setTimeout(r, 200)); } })(), 'serve start');
+      await waitFor('herald serve to answer /healthz', () => fetch(`${base}/healthz`).then((r) => r.ok, () => false /* starting */), HANG_GUARD_MS, 200);
       const events = Array.from({ length: 25 }, (_, i) => ({ source: 'secure-test', type: 'com.example.secured', entity: { kind: 'host', id: `h${i % 3}` }, data: { i } }));
       const res = await fetch(`${base}/v2/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
       assert.equal(res.status, 202);
       const { ids } = (await res.json()) as { ids: string[] };
-      const status = await guard((async () => {
-        for (;;) {
-          const [s] = (await (await fetch(`${base}/v2/sinks`)).json()) as Array<{ delivered: number; pending: number; connected: boolean }>;
-          if (s && s.delivered >= 25 && s.pending === 0) return s;
-          await new Promise((r) => setTimeout(r, 250));
-        }
-      })(), 'delivery through the outbox', 60_000);
+      const status = await waitForValue('delivery through the outbox', async () => {
+        const [s] = (await (await fetch(`${base}/v2/sinks`)).json()) as Array<{ delivered: number; pending: number; connected: boolean }>;
+        return s && s.delivered >= 25 && s.pending === 0 ? s : undefined;
+      }, 60_000, 250);
       assert.equal(status.connected, true);
       const c = await run('kcat', ['-b', broker.bootstrap.plaintext, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%h\n']);
       const got = c.stdout.split('\n').filter(Boolean).map((h) => /(?:^|,)ce_id=([^,]*)/.exec(h)?.[1]);
@@ -411,8 +410,8 @@ describe('the Kafka sink (what serve and the outbox relay use) over SASL_SSL', (
   it('a wrong password: connect rejects with BROKER_AUTH naming mechanism and user, and nothing logs the password', { timeout: 60_000 }, async () => {
     const wrong = `${password.slice(0, 6)}-sink-wrong`;
     const { logger, lines } = capturingLogger();
-    const sink = new KafkaSink({
-      name: 'secure-bad', brokers: [broker.bootstrap.saslSsl], logger, timeoutMs: 20_000,
+    const sink = await sinkFor({ name: 'secure-bad', type: 'kafka', brokers: [broker.bootstrap.saslSsl], timeoutMs: 20_000 }, {
+      logger,
       env: { HERALD_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', HERALD_KAFKA_SASL_USERNAME: 'alice', HERALD_KAFKA_SASL_PASSWORD: wrong, HERALD_KAFKA_CA_FILE: broker.caFile },
     });
     try {

@@ -5,18 +5,19 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { Admin } from '@platformatic/kafka';
 import { HeraldError } from '../../src/errors.js';
-import { KafkaSink } from '../../src/sinks/kafka/sink.js';
-import { describeTopics, ensureTopics } from '../../src/sinks/kafka/topics.js';
-import { createKafkaSource } from '../../src/sources/index.js';
+import { KafkaSink } from '../../src/transports/kafka/sink.js';
+import { describeTopics, ensureTopics } from '../../src/transports/kafka/topics.js';
+import { createKafkaSource } from '../../src/transports/kafka/source.js';
 import { kafkaBrokers, uniqueName } from '../helpers/env.js';
+import { sinkFor } from '../helpers/sinks.js';
 import { readTopicN as readN } from '../helpers/sources.js';
 
 const brokers = () => kafkaBrokers().split(',');
 
 describe('KafkaSink', () => {
   let sink: KafkaSink;
-  before(() => {
-    sink = new KafkaSink({ name: 'test', brokers: brokers(), timeoutMs: 10_000 });
+  before(async () => {
+    sink = await sinkFor({ name: 'test', type: 'kafka', brokers: brokers(), timeoutMs: 10_000 }) as KafkaSink;
   });
   after(async () => {
     await sink.close();
@@ -114,7 +115,7 @@ describe('KafkaSink', () => {
   });
 
   it('rejects with BROKER_UNAVAILABLE naming the broker when it cannot be reached; close is idempotent', async () => {
-    const dead = new KafkaSink({ name: 'dead', brokers: ['127.0.0.1:1'], timeoutMs: 3000 });
+    const dead = await sinkFor({ name: 'dead', type: 'kafka', brokers: ['127.0.0.1:1'], timeoutMs: 3000 });
     await assert.rejects(dead.publish([{ eventId: 'x', topic: 'herald.events', value: null }]), (err: unknown) => {
       assert.ok(err instanceof HeraldError);
       assert.ok(err.code === 'BROKER_UNAVAILABLE' || err.code === 'TIMEOUT', err.code);
@@ -153,7 +154,7 @@ describe('topic helpers', () => {
 describe('KafkaSource', () => {
   it('reads topics matching a pattern', async () => {
     const prefix = uniqueName('src-pattern');
-    const sink = new KafkaSink({ name: 'p', brokers: brokers() });
+    const sink = await sinkFor({ name: 'p', type: 'kafka', brokers: brokers() });
     try {
       for (const t of [`${prefix}-a`, `${prefix}-b`]) {
         await ensureTopics(brokers(), [{ topic: t, partitions: 1 }], { create: true });
@@ -178,7 +179,7 @@ describe('KafkaSource', () => {
     const topic = uniqueName('src-group');
     const group = uniqueName('herald-test-group');
     await ensureTopics(brokers(), [{ topic, partitions: 1 }], { create: true });
-    const sink = new KafkaSink({ name: 'g', brokers: brokers() });
+    const sink = await sinkFor({ name: 'g', type: 'kafka', brokers: brokers() });
     await sink.publish([0, 1, 2].map((i) => ({ eventId: String(i), topic, value: Buffer.from(String(i)) })));
     await sink.close();
     await readN(topic, 2, { group, ack: true });

@@ -128,15 +128,18 @@ test('herald service → outbox → RabbitMQ (cloudevents and cloudstack sinks):
 
   // Drop both sinks' connections while events keep coming in (so publishes are in flight).
   let dropping = true;
+  const beforeStream = sent.length;
   const poster = (async () => {
     while (dropping) {
       await post(25);
+      // A sleep, not a wait: it paces the stream at one batch per 10 ms.
       await sleep(10);
     }
   })();
-  await sleep(50);
+  await waitFor('the stream to be under way (its first batch accepted)', () => sent.length > beforeStream, 30_000, 10);
   const [droppedCe, droppedCs] = await Promise.all([dropConnections(`herald-sink-${ceSink}`), dropConnections(`herald-sink-${csSink}`)]);
-  await sleep(50);
+  const afterDrop = sent.length;
+  await waitFor('the stream to go on after the drop (a batch accepted)', () => sent.length > afterDrop, 30_000, 10);
   dropping = false;
   await poster;
   assert.equal(droppedCe.length, 1, 'the cloudevents sink had one connection, which was closed');

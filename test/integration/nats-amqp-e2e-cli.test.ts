@@ -7,10 +7,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'amqplib';
 import { CLI, ROOT, amqpUrl, natsUrl, runCli, uniqueName, type CliResult } from '../helpers/env.js';
+import { waitFor } from '../helpers/wait.js';
 
 const children: ChildProcess[] = [];
 const exchanges: string[] = [];
@@ -47,14 +47,17 @@ function startView(args: string[], limitMs = 60_000): Viewer {
   return { stdout: () => out, stderr: () => err, running: () => child.exitCode === null && child.signalCode === null, exited };
 }
 
-/** Emits until the viewer has exited (it stops after --max 1); returns every emit's result. */
-async function emitUntilViewed(viewer: Viewer, args: string[], attempts = 40): Promise<CliResult[]> {
+/**
+ * Emits (again every 300 ms) until the viewer has exited (it stops after --max 1, or is killed
+ * after its own limit); returns every emit's result.
+ */
+async function emitUntilViewed(viewer: Viewer, args: string[], timeoutMs = 60_000): Promise<CliResult[]> {
   const results: CliResult[] = [];
-  for (let i = 0; i < attempts && viewer.running(); i++) {
+  await waitFor('the viewer to print the emitted event and exit', async () => {
+    if (!viewer.running()) return true;
     results.push(await runCli(['emit', ...args], { timeoutMs: 30_000 }));
-    if (!viewer.running()) break;
-    await sleep(300);
-  }
+    return !viewer.running();
+  }, timeoutMs, 300);
   return results;
 }
 

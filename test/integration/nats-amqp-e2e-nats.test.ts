@@ -98,13 +98,15 @@ test('herald serve → outbox → JetStream (choria): once each, in order per ke
   await waitFor('the first events to be delivered', async () => ((await sinkStatus(serve.base))[0]?.delivered ?? 0) >= 50, 30_000);
 
   // Phase 2: kill -9 while a stream of events keeps coming in (some publishes are in flight).
+  const beforeStream = all.length;
   const poster = (async () => {
     for (let i = 0; i < 6; i++) {
       await post(20);
+      // A sleep, not a wait: it paces the stream at one batch per 50 ms.
       await sleep(50);
     }
   })();
-  await sleep(100);
+  await waitFor('the stream to be under way (its first batch accepted)', () => all.length > beforeStream, 30_000, 10);
   await nats.kill();
   await poster;
   // While the server is down, accepted events stay in the outbox.
@@ -177,7 +179,7 @@ test('JetStream de-duplication through the outbox: the same event queued twice i
     const seq = await service.store.seqOf(id);
     const event = await service.store.get(id);
     assert.ok(seq !== undefined && event !== undefined);
-    assert.equal(await service.store.enqueue(Array.from({ length: copies }, () => ({ seq, event })), [sinkName]), copies);
+    assert.equal(await service.pipeline.outbox.requeue(sinkName, Array.from({ length: copies }, () => ({ seq, event }))), copies);
   };
   await requeue(`${run}-1`, 1);
   await waitFor('the re-sent copy to be acknowledged', async () => {

@@ -9,14 +9,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createNatsSink } from '../../src/sinks/nats/index.js';
-import { createNatsSource } from '../../src/sources/nats.js';
+import { sinkFor } from '../helpers/sinks.js';
+import { createNatsSource } from '../../src/transports/nats/source.js';
 import { isHeraldError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import type { OutgoingMessage } from '../../src/profiles/types.js';
-import type { PublishOutcome } from '../../src/sinks/types.js';
+import type { PublishOutcome } from '../../src/transports/types.js';
 import { freePort, OwnNatsServer } from '../helpers/nats-server.js';
+import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-nats-restart-'));
 let own: OwnNatsServer | undefined;
@@ -43,7 +43,7 @@ test('kill -9 of the NATS server mid-stream: the sink rejects while down, publis
   const port = await freePort();
   await startServer(port);
   const url = `nats://127.0.0.1:${port}`;
-  const sink = createNatsSink({ name: 'restart', type: 'nats', url, createStream: true, stream: 'RESTART', subjects: ['rs.>'], timeoutMs: 2000 }, { logger: silentLogger });
+  const sink = await sinkFor({ name: 'restart', type: 'nats', url, createStream: true, stream: 'RESTART', subjects: ['rs.>'], timeoutMs: 2000 }, { logger: silentLogger });
   cleanups.push(() => sink.close());
   const source = createNatsSource({ url, subjects: ['rs.>'], stream: 'RESTART', durable: 'viewer', from: 'beginning' });
   cleanups.push(() => source.close());
@@ -54,9 +54,8 @@ test('kill -9 of the NATS server mid-stream: the sink rejects while down, publis
       await m.ack();
     }
   })();
-  const waitSeen = async (n: number): Promise<void> => {
-    for (let i = 0; i < 300 && !(new Set(seen.filter((v) => v >= 0)).size >= n); i++) await sleep(100);
-  };
+  const waitSeen = (n: number): Promise<void> =>
+    waitFor(`the source to have seen ${n} distinct events`, () => new Set(seen.filter((v) => v >= 0)).size >= n, 30_000, 100);
 
   for (let i = 0; i < 5; i++) assert.deepEqual(await sink.publish([event(i)]), [{ ok: true }]);
   await waitSeen(5);
@@ -79,13 +78,10 @@ test('kill -9 of the NATS server mid-stream: the sink rejects while down, publis
 
   await startServer(port);
   let published = false;
-  for (let i = 0; i < 60 && !published; i++) {
-    try {
-      published = (await sink.publish([event(5)]))[0]!.ok;
-    } catch {
-      await sleep(500);
-    }
-  }
+  await waitFor('the sink to publish again after the restart', async () => {
+    published = await sink.publish([event(5)]).then((o) => o[0]!.ok, () => false);
+    return published;
+  }, 60_000, 500);
   assert.ok(published, 'the sink publishes again after the restart');
   assert.equal(sink.connected, true);
   for (let i = 6; i < 10; i++) assert.deepEqual(await sink.publish([event(i)]), [{ ok: true }]);

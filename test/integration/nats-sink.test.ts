@@ -6,12 +6,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from 'nats';
-import { createNatsSink } from '../../src/sinks/nats/index.js';
-import { createNatsSource } from '../../src/sources/nats.js';
+import { sinkFor } from '../helpers/sinks.js';
+import { createNatsSource } from '../../src/transports/nats/source.js';
 import type { OutgoingMessage } from '../../src/profiles/types.js';
-import type { ReceivedMessage, Source } from '../../src/sources/types.js';
+import type { ReceivedMessage, Source } from '../../src/transports/types.js';
 import { take } from '../helpers/sources.js';
-import type { Sink } from '../../src/sinks/types.js';
+import type { Sink } from '../../src/transports/types.js';
 import { isHeraldError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { natsUrl, uniqueName } from '../helpers/env.js';
@@ -53,7 +53,7 @@ function msg(eventId: string, topic: string, value: string, extra: Partial<Outgo
 
 test('JetStream: publishes are acknowledged and stored with content-type, headers and Nats-Msg-Id', async () => {
   const { stream, base } = names('js-store');
-  const sink = track(createNatsSink({ name: 'js1', type: 'nats', url: natsUrl(), createStream: true, stream, subjects: [`${base}.>`] }, deps));
+  const sink = track(await sinkFor({ name: 'js1', type: 'nats', url: natsUrl(), createStream: true, stream, subjects: [`${base}.>`] }, deps));
   const outcomes = await sink.publish([
     msg('e1', `${base}.a`, '{"n":1}', { headers: { 'x-trace': 't1' } }),
     msg('e2', `${base}.b`, '{"n":2}', { ceAttributes: { type: 'com.example.test' } }),
@@ -75,7 +75,7 @@ test('JetStream: publishes are acknowledged and stored with content-type, header
 
 test('JetStream: a retried event with the same id is stored once; several messages of one event get distinct ids', async () => {
   const { stream, base } = names('js-dedup');
-  const sink = track(createNatsSink({ name: 'js2', type: 'nats', url: natsUrl(), createStream: true, stream, subjects: [`${base}.>`] }, deps));
+  const sink = track(await sinkFor({ name: 'js2', type: 'nats', url: natsUrl(), createStream: true, stream, subjects: [`${base}.>`] }, deps));
   const batch = [msg('ev-1', `${base}.leave`, 'a'), msg('ev-1', `${base}.enter`, 'b'), msg('ev-1', `${base}.list`, 'c')];
   assert.deepEqual(await sink.publish(batch), [{ ok: true }, { ok: true }, { ok: true }]);
   // The outbox retries the whole event after, e.g., a lost acknowledgement.
@@ -90,7 +90,7 @@ test('JetStream: a retried event with the same id is stored once; several messag
 
 test('JetStream: per-subject order holds for a stream of events, read back by the source from the beginning', async () => {
   const { stream, base } = names('js-order');
-  const sink = track(createNatsSink({ name: 'js3', type: 'nats', url: natsUrl(), createStream: true, stream, subjects: [`${base}.>`] }, deps));
+  const sink = track(await sinkFor({ name: 'js3', type: 'nats', url: natsUrl(), createStream: true, stream, subjects: [`${base}.>`] }, deps));
   const keys = ['k0', 'k1', 'k2', 'k3'];
   const sent: OutgoingMessage[] = [];
   for (let i = 0; i < 400; i++) sent.push(msg(`o-${i}`, `${base}.${keys[i % 4]}`, String(i)));
@@ -109,7 +109,7 @@ test('JetStream: per-subject order holds for a stream of events, read back by th
 
 test('JetStream: no stream for the subject is a transient failure naming the subject; too large is permanent', async () => {
   const { base } = names('js-nostream');
-  const sink = track(createNatsSink({ name: 'js4', type: 'nats', url: natsUrl(), timeoutMs: 3000 }, deps));
+  const sink = track(await sinkFor({ name: 'js4', type: 'nats', url: natsUrl(), timeoutMs: 3000 }, deps));
   const [o] = await sink.publish([msg('n1', `${base}.x`, 'v')]);
   assert.ok(o !== undefined && !o.ok);
   assert.equal(o.permanent, false);
@@ -126,7 +126,7 @@ test('core NATS: fire-and-forget publish reaches a subscriber, with its headers'
   const subject = `${base}.events`;
   const source = track(createNatsSource({ url: natsUrl(), subjects: [`${base}.*`] }));
   const it = source.messages()[Symbol.asyncIterator]();
-  const sink = track(createNatsSink({ name: 'core1', type: 'nats', url: natsUrl(), jetstream: false }, deps));
+  const sink = track(await sinkFor({ name: 'core1', type: 'nats', url: natsUrl(), jetstream: false }, deps));
   // The core subscription exists once the source's connection is up; publish until it sees one.
   let first: ReceivedMessage | undefined;
   const next = it.next();
@@ -143,7 +143,7 @@ test('core NATS: fire-and-forget publish reaches a subscriber, with its headers'
 });
 
 test('a connection failure names the server with the password redacted', async () => {
-  const sink = createNatsSink({ name: 'bad', type: 'nats', url: 'nats://alice:s3cretPassw0rd@127.0.0.1:1', timeoutMs: 2000 }, deps);
+  const sink = await sinkFor({ name: 'bad', type: 'nats', url: 'nats://alice:s3cretPassw0rd@127.0.0.1:1', timeoutMs: 2000 }, deps);
   try {
     await assert.rejects(sink.publish([msg('x', 'herald_test.x', 'v')]), (err: unknown) => {
       assert.ok(isHeraldError(err));
@@ -160,7 +160,7 @@ test('a connection failure names the server with the password redacted', async (
 
 test('JetStream with createStream: a stream deleted under a running sink is created again, so the retry succeeds', async () => {
   const { stream, base } = names('js-recreate');
-  const sink = track(createNatsSink({ name: 'js5', type: 'nats', url: natsUrl(), createStream: true, stream, subjects: [`${base}.>`], timeoutMs: 3000 }, deps));
+  const sink = track(await sinkFor({ name: 'js5', type: 'nats', url: natsUrl(), createStream: true, stream, subjects: [`${base}.>`], timeoutMs: 3000 }, deps));
   assert.deepEqual(await sink.publish([msg('r1', `${base}.a`, '1')]), [{ ok: true }]);
   const jsm = await (await adminConn()).jetstreamManager();
   await jsm.streams.delete(stream);

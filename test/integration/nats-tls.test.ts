@@ -17,10 +17,10 @@ import { join } from 'node:path';
 import { generateTlsMaterial } from '../../scripts/kafka/secure.mjs';
 import { isHeraldError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { createNatsSink } from '../../src/sinks/nats/sink.js';
-import { createNatsSource } from '../../src/sources/nats.js';
+import { sinkFor } from '../helpers/sinks.js';
+import { createNatsSource } from '../../src/transports/nats/source.js';
 import type { SinkConfig } from '../../src/config/schema.js';
-import type { Sink } from '../../src/sinks/types.js';
+import type { Sink } from '../../src/transports/types.js';
 import { runCli, uniqueName } from '../helpers/env.js';
 import { freePort, OwnNatsServer } from '../helpers/nats-server.js';
 import { take } from '../helpers/sources.js';
@@ -52,8 +52,8 @@ after(async () => {
 
 const tlsUrl = (s: OwnNatsServer) => `tls://127.0.0.1:${s.port}`;
 
-function sink(config: Partial<SinkConfig> & { url: string }): Sink {
-  const s = createNatsSink({ name: uniqueName('tls'), type: 'nats', timeoutMs: 5000, ...config } as SinkConfig, { logger: silentLogger });
+async function sink(config: Partial<SinkConfig> & { url: string }): Promise<Sink> {
+  const s = await sinkFor({ name: uniqueName('tls'), type: 'nats', timeoutMs: 5000, ...config } as SinkConfig, { logger: silentLogger });
   sinks.push(s);
   return s;
 }
@@ -73,7 +73,7 @@ async function connectError(s: Sink): Promise<{ code: string; message: string; m
 test('TLS: the sink publishes to JetStream with the CA from tls.ca, and a source reads the messages back', async () => {
   const base = uniqueName('tlsjs').replace(/-/g, '_');
   const stream = base.toUpperCase();
-  const s = sink({ url: tlsUrl(tlsServer), tls: { ca: files.caFile }, createStream: true, stream, subjects: [`${base}.>`, 'choria.>'] } as never);
+  const s = await sink({ url: tlsUrl(tlsServer), tls: { ca: files.caFile }, createStream: true, stream, subjects: [`${base}.>`, 'choria.>'] } as never);
   const ids = Array.from({ length: 5 }, (_, i) => `${base}-${i}`);
   const outcomes = await s.publish(ids.map((id) => ({ eventId: id, topic: `${base}.events`, value: Buffer.from(JSON.stringify({ id })) })));
   assert.deepEqual(outcomes.map((o) => o.ok), [true, true, true, true, true]);
@@ -95,21 +95,21 @@ test('TLS: the sink publishes to JetStream with the CA from tls.ca, and a source
 });
 
 test('TLS: a server certificate from an untrusted CA fails fast with a TLS error naming the server', async () => {
-  const e = await connectError(sink({ url: tlsUrl(tlsServer), tls: { ca: files.untrustedCaFile } } as never));
+  const e = await connectError(await sink({ url: tlsUrl(tlsServer), tls: { ca: files.untrustedCaFile } } as never));
   assert.equal(e.code, 'BROKER_AUTH', e.message);
   assert.equal(e.message, `TLS with NATS at tls://127.0.0.1:${tlsServer.port} failed: the server's certificate is not trusted (unable to verify the first certificate); set tls.ca to the PEM file of the CA that signed it`);
   assert.ok(e.ms < 5000, `failed after ${e.ms} ms, before the 5 s connect timeout`);
 });
 
 test('mutual TLS: no client certificate is refused; tls.cert and tls.key are accepted', async () => {
-  const refused = await connectError(sink({ url: tlsUrl(mtlsServer), tls: { ca: files.caFile } } as never));
+  const refused = await connectError(await sink({ url: tlsUrl(mtlsServer), tls: { ca: files.caFile } } as never));
   // The server drops the client after the handshake and the NATS client only times out: the
   // message says what usually causes it.
   assert.equal(refused.code, 'BROKER_UNAVAILABLE', refused.message);
   assert.equal(refused.message, `could not connect to NATS at tls://127.0.0.1:${mtlsServer.port} within 5000 ms; if the server requires client certificates (tls verify), set tls.cert and tls.key`);
 
   const base = uniqueName('mtls').replace(/-/g, '_');
-  const s = sink({ url: tlsUrl(mtlsServer), tls: { ca: files.caFile, cert: files.clientCertFile, key: files.clientKeyFile }, createStream: true, stream: base.toUpperCase(), subjects: [`${base}.>`] } as never);
+  const s = await sink({ url: tlsUrl(mtlsServer), tls: { ca: files.caFile, cert: files.clientCertFile, key: files.clientKeyFile }, createStream: true, stream: base.toUpperCase(), subjects: [`${base}.>`] } as never);
   const outcomes = await s.publish([{ eventId: `${base}-1`, topic: `${base}.one`, value: Buffer.from('{}') }]);
   assert.deepEqual(outcomes.map((o) => o.ok), [true]);
 });

@@ -10,10 +10,10 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import type { HeraldConfigInput } from '../../src/config/schema.js';
 import type { Logger } from '../../src/log.js';
-import { outboxFactory } from '../../src/outbox/index.js';
 import { startService, type Service } from '../../src/service/index.js';
-import { KafkaSource } from '../../src/sources/kafka.js';
+import { KafkaSource } from '../../src/transports/kafka/source.js';
 import { CLI, ROOT } from '../helpers/env.js';
+import { waitFor } from '../helpers/wait.js';
 
 export interface Received {
   id: string;
@@ -95,15 +95,7 @@ export async function sinkStatus(base: string): Promise<Array<Record<string, unk
   return (await res.json()) as never;
 }
 
-/** Polls `cond` every 100 ms until true; throws with `what` after `timeoutMs`. */
-export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { waitFor } from '../helpers/wait.js';
 
 
 export { freePort };
@@ -181,11 +173,11 @@ export function memoryLogger(level = 'info'): { logger: Logger; lines: Array<{ l
 }
 
 /** Starts the service in-process with the outbox attached, on a free port. */
-export async function startTestService(input: HeraldConfigInput, options: { logger?: Logger; storeSchema?: string } = {}): Promise<Service> {
+export async function startTestService(input: HeraldConfigInput, options: { logger?: Logger; storeSchema?: string; relay?: { idleMs?: number } } = {}): Promise<Service> {
   const config = loadConfig({ env: {}, overrides: { server: { host: '127.0.0.1', port: 0 }, ...input } });
   return startService(config, {
-    outbox: outboxFactory,
     ...(options.logger !== undefined && { logger: options.logger }),
     ...(options.storeSchema !== undefined && { storeSchema: options.storeSchema }),
+    ...(options.relay !== undefined && { relay: options.relay }),
   });
 }

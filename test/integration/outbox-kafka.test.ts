@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { kafkaBrokers, uniqueName } from '../helpers/env.js';
 import { checkDelivery, postEvents, readTopic, sinkStatus, startTestService, streamEvent, waitFor } from './outbox-helpers.js';
 
-test('events posted to the API reach Kafka in per-key order; a too-large one is parked, the rest flow', async (t) => {
+test('events posted to the API reach Kafka in per-key order; a too-large one (oversized: park) is parked, the rest flow', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-outbox-kafka-'));
   const topic = uniqueName('outbox-basic');
   const service = await startTestService({
     store: { url: `sqlite:${join(dir, 'h.db')}` },
-    sinks: [{ name: 'main', type: 'kafka', brokers: kafkaBrokers().split(','), topic, topics: { partitions: 3 } }],
+    // oversized: park accepts an event larger than the broker takes and parks it (the default, reject, refuses it with 413).
+    sinks: [{ name: 'main', type: 'kafka', brokers: kafkaBrokers().split(','), topic, topics: { partitions: 3 }, oversized: 'park' }],
   });
   t.after(async () => {
     await service.close();
@@ -55,4 +56,27 @@ test('events posted to the API reach Kafka in per-key order; a too-large one is 
   assert.match(metrics, /herald_outbox_parked\{sink="main"\} 1/);
   assert.match(metrics, /herald_outbox_delivered_total\{sink="main"\} 200/);
   assert.match(metrics, /herald_outbox_publish_duration_seconds_count\{sink="main"\} [1-9]/);
+});
+
+test('an event larger than a sink takes is refused at ingest by default: 413 naming the event and the limit, nothing stored', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-outbox-kafka-'));
+  const service = await startTestService({
+    store: { url: `sqlite:${join(dir, 'h.db')}` },
+    sinks: [{ name: 'main', type: 'kafka', brokers: kafkaBrokers().split(','), topic: uniqueName('outbox-413') }],
+  });
+  t.after(async () => {
+    await service.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const run = uniqueName('r');
+  const events = Array.from({ length: 8 }, (_, i) => streamEvent(run, 0, i));
+  events.splice(5, 0, { ...streamEvent(run, 0, 9999), data: { p: 0, n: 9999, blob: 'x'.repeat(1_500_000) } } as never);
+  const res = await fetch(`${service.address}/v2/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) });
+  assert.equal(res.status, 413);
+  const body = (await res.json()) as { code: string; error: string; details: Array<{ path: string; message: string }> };
+  assert.equal(body.code, 'PAYLOAD_TOO_LARGE');
+  assert.equal(body.details[0]!.path, '[5]');
+  assert.match(body.details[0]!.message, /sink "main", which takes at most 1,048,576/);
+  assert.equal((await service.store.query({ limit: 0, offset: 0, order: 'ascending' })).total, 0, 'nothing of the batch is stored');
+  assert.equal((await sinkStatus(service.address))[0]!.pending, 0);
 });

@@ -117,6 +117,7 @@ test('two herald serve replicas on PostgreSQL, one SIGKILLed mid-stream: the oth
         await a.kill();
         console.log(`replica A SIGKILLed after ${accepted.size} accepted events`);
       }
+      // A sleep, not a wait: it paces each producer at one batch per 20 ms.
       await new Promise((r) => setTimeout(r, 20));
     }
   };

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeMessage } from '../../src/profiles/decode.js';
-import { createPublisher } from '../../src/publisher/index.js';
+import { createPublisher } from '../../src/pipeline/publisher.js';
 import { kafkaBrokers, runCli, uniqueName } from '../helpers/env.js';
 import { sinkStatus, startTestService, waitFor } from './outbox-helpers.js';
 import { api, hhmmss, kcatAll, readUntil } from './profiles-e2e-helpers.js';

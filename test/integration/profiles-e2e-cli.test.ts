@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeMessage } from '../../src/profiles/decode.js';
 import { lifecycle } from '../../src/profiles/choria.js';
-import { createPublisher } from '../../src/publisher/index.js';
+import { createPublisher } from '../../src/pipeline/publisher.js';
 import { kafkaBrokers, runCli, uniqueName } from '../helpers/env.js';
 import { hhmmss, kcatAll, readUntil, type Rec } from './profiles-e2e-helpers.js';
 

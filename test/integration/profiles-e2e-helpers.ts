@@ -4,7 +4,7 @@
  * independent client, and a few small REST helpers.
  */
 import { spawn } from 'node:child_process';
-import { KafkaSource } from '../../src/sources/kafka.js';
+import { KafkaSource } from '../../src/transports/kafka/source.js';
 import type { IncomingMessage } from '../../src/profiles/types.js';
 import { kafkaBrokers } from '../helpers/env.js';
 
@@ -25,15 +25,8 @@ export async function readUntil(topics: readonly string[], done: (records: reado
   const timer = setTimeout(() => void source.close(), timeoutMs);
   try {
     for await (const m of source.messages()) {
-      out.push({
-        topic: m.topic,
-        key: m.key ?? null,
-        value: m.value,
-        headers: m.headers,
-        partition: m.partition ?? -1,
-        offset: m.offset ?? '',
-        ...(m.timestamp !== undefined && { timestamp: m.timestamp }),
-      });
+      const { ack: _ack, ...received } = m;
+      out.push({ ...received, key: m.key ?? null, partition: m.partition ?? -1, offset: m.offset ?? '' });
       if (done(out)) break;
     }
   } finally {

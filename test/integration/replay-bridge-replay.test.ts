@@ -14,6 +14,7 @@ import { createEvent } from '../../src/events/event.js';
 import type { HeraldEvent, Severity } from '../../src/events/index.js';
 import { openStore } from '../../src/store/index.js';
 import { kafkaBrokers, runCli, uniqueName } from '../helpers/env.js';
+import { outboxTables } from '../helpers/stores.js';
 import { runKcat } from '../helpers/kcat.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-replay-'));
@@ -76,7 +77,7 @@ function byKey(items: ReadonlyArray<{ key: string; id: string }>): Map<string, s
 async function outboxRows(status?: string): Promise<number> {
   const store = await openStore(db);
   try {
-    let q = store.db.selectFrom('herald_outbox').select((eb) => eb.fn.countAll<number>().as('n'));
+    let q = outboxTables(store).selectFrom('herald_outbox').select((eb) => eb.fn.countAll<number>().as('n'));
     if (status !== undefined) q = q.where('status', '=', status);
     const row = await q.executeTakeFirstOrThrow();
     return Number(row.n);
@@ -202,7 +203,7 @@ describe('herald replay to Kafka', () => {
     } finally {
       // Leave the store as the other tests expect it: nothing queued.
       const store = await openStore(db);
-      await store.db.deleteFrom('herald_outbox').execute().finally(() => store.close());
+      await outboxTables(store).deleteFrom('herald_outbox').execute().finally(() => store.close());
     }
   });
 });

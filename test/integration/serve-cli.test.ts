@@ -11,18 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, ROOT, runCli } from '../helpers/env.js';
 import { freePort } from '../helpers/net.js';
+import { waitForValue } from '../helpers/wait.js';
 
-/** Polls until the server answers (start-up time varies with the machine). */
-async function waitFor(url: string, child: { exitCode: number | null }, stderr: () => string): Promise<Response> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`herald serve exited with ${child.exitCode}: ${stderr()}`);
-    try {
-      return await fetch(url);
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+/** Waits until the server answers (start-up time varies with the machine); fails naming its stderr. */
+async function serveAnswers(url: string, child: { exitCode: number | null }, stderr: () => string): Promise<Response> {
+  try {
+    return await waitForValue(`herald serve to answer on ${url}`, () => {
+      if (child.exitCode !== null) throw new Error(`herald serve exited with ${child.exitCode}`);
+      return fetch(url).catch(() => undefined); // not listening yet
+    }, 20_000, 100);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}: ${stderr()}`);
   }
-  throw new Error(`herald serve did not answer on ${url}: ${stderr()}`);
 }
 
 test('herald serve answers /healthz, accepts an event, stops on SIGTERM', async () => {
@@ -39,7 +39,7 @@ test('herald serve answers /healthz, accepts an event, stops on SIGTERM', async 
   child.stdout.resume();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
-    const health = await waitFor(`http://127.0.0.1:${port}/healthz`, child, () => stderr);
+    const health = await serveAnswers(`http://127.0.0.1:${port}/healthz`, child, () => stderr);
     assert.equal(health.status, 200);
     assert.deepEqual(await health.json(), { status: 'ok' });
     const post = await fetch(`http://127.0.0.1:${port}/v2/events`, {

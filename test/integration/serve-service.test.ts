@@ -1,7 +1,7 @@
 /**
- * startService() programmatically on PostgreSQL: listens, serves end to end over HTTP,
- * attaches an outbox through the factory seam (routing + status + close), applies retention
- * at start, and closes idempotently.
+ * startService() programmatically on PostgreSQL: listens, serves end to end over HTTP, writes
+ * outbox entries per sink filter, reports a failing sink, applies retention soon after start,
+ * and closes idempotently.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,37 +11,35 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config/index.js';
 import { createEvent } from '../../src/events/index.js';
 import { openStore } from '../../src/store/index.js';
-import { isNonLoopback, startService, type OutboxFactory } from '../../src/service/index.js';
-import type { SinkStatus } from '../../src/sinks/types.js';
+import { HeraldError } from '../../src/errors.js';
+import { isNonLoopback, startService } from '../../src/service/index.js';
+import type { Sink, SinkStatus } from '../../src/transports/types.js';
+import { outboxTables } from '../helpers/stores.js';
+import { waitFor } from '../helpers/wait.js';
 import { pgUrl, uniqueName } from '../helpers/env.js';
 
-test('startService on PostgreSQL with an outbox factory', async () => {
+test('startService on PostgreSQL: ingest with outbox entries per sink filter, status, retention, idempotent close', async () => {
   const schema = uniqueName('svc').replace(/-/g, '_');
   const url = `${pgUrl()}${pgUrl().includes('?') ? '&' : '?'}schema=${schema}`;
-  // An old event stored before the service starts: retention (30 days) removes it at start.
+  // An old event stored before the service starts: retention (30 days) removes it soon after start.
   const pre = await openStore(url);
   await pre.migrate();
   const old = createEvent({ source: 's', type: 'old', time: '2001-01-01T00:00:00Z' });
   await pre.append([old]);
   await pre.close();
 
-  const config = loadConfig({ env: { HERALD_DB: url, HERALD_PORT: '0' } });
+  const config = loadConfig({ env: { HERALD_DB: url, HERALD_PORT: '0' }, overrides: { sinks: [{ name: 'main', type: 'stdout', filter: { types: ['old', 'loud'] } }] } });
   let closed = 0;
-  const status: SinkStatus = {
-    name: 'main', type: 'kafka', profile: 'cloudevents', enabled: true, connected: false, pending: 0, parked: 0,
-    delivered: 0, failed: 0, retries: 0, oldestPendingAgeSeconds: null, lastError: null, lastErrorAt: null,
+  // A sink whose broker is down: the entries stay pending, and the status says why.
+  const down: Sink = {
+    name: 'main',
+    type: 'stdout',
+    connected: false,
+    connect: async () => { throw new HeraldError('BROKER_UNAVAILABLE', 'down for this test'); },
+    publish: async () => { throw new HeraldError('BROKER_UNAVAILABLE', 'down for this test'); },
+    close: async () => { closed++; },
   };
-  const outbox: OutboxFactory = async (store, cfg) => {
-    assert.equal(cfg, config);
-    assert.equal(await store.ping(), true);
-    return {
-      sinks: { status: async () => [status], sinkNames: (e) => (e.type === 'quiet' ? [] : ['main']) },
-      close: async () => {
-        closed++;
-      },
-    };
-  };
-  const service = await startService(config, { outbox });
+  const service = await startService(config, { createSink: () => down, relay: { backoff: { baseMs: 60_000, maxMs: 60_000 } } });
   try {
     assert.match(service.address, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(service.store.dialect, 'postgres');
@@ -52,13 +50,15 @@ test('startService on PostgreSQL with an outbox factory', async () => {
     });
     assert.equal(post.status, 202);
     const { ids } = (await post.json()) as { ids: string[] };
-    const rows = await service.store.db.selectFrom('herald_outbox').select(['event_id', 'sink']).execute();
+    const rows = await outboxTables(service.store).selectFrom('herald_outbox').select(['event_id', 'sink']).execute();
     assert.deepEqual(rows, [{ event_id: ids[0], sink: 'main' }]);
-    const sinks = await fetch(`${service.address}/v2/sinks`);
-    assert.deepEqual(await sinks.json(), [status]);
+    await waitFor('the sink to report its outage', async () => {
+      const [s] = (await (await fetch(`${service.address}/v2/sinks`)).json()) as SinkStatus[];
+      return s?.name === 'main' && s.type === 'stdout' && s.pending === 1 && !s.connected && /down for this test/.test(s.lastError ?? '');
+    }, 10_000);
+    await waitFor('retention to remove the old event', async () => (await service.store.get(old.id)) === undefined, 10_000);
     const list = await fetch(`${service.address}/v2/events?types=old,loud,quiet`);
     assert.equal(list.headers.get('event-count'), '2');
-    assert.equal(await service.store.get(old.id), undefined);
   } finally {
     await service.close();
     await service.close();

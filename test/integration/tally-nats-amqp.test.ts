@@ -11,13 +11,13 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as amqpConnect } from 'amqplib';
 import { connect as natsConnect } from 'nats';
 import { CLI, amqpUrl, natsUrl, uniqueName } from '../helpers/env.js';
 import { metricValue, parseMetrics } from '../helpers/prom.js';
 import { freePort } from './outbox-helpers.js';
-import { createPublisher } from '../../src/publisher/index.js';
+import { waitFor, waitForValue } from '../helpers/wait.js';
+import { createPublisher } from '../../src/pipeline/publisher.js';
 import { lifecycle } from '../../src/profiles/choria/lifecycle.js';
 import { silentLogger } from '../../src/log.js';
 import type { HeraldEvent } from '../../src/events/index.js';
@@ -50,15 +50,16 @@ async function scrape(port: number): Promise<Scrape | undefined> {
 
 /** Scrapes until `ok` accepts (hang guard only: the test passes as soon as the values are there). */
 async function scrapeUntil(port: number, what: string, ok: (s: Scrape) => boolean, stderr: () => string, timeoutMs = 60_000): Promise<Scrape> {
-  const deadline = Date.now() + timeoutMs;
   let last: Scrape | undefined;
-  while (Date.now() < deadline) {
-    last = await scrape(port);
-    if (last !== undefined && ok(last)) return last;
-    await sleep(250);
+  try {
+    return await waitForValue(what, async () => {
+      last = await scrape(port);
+      return last !== undefined && ok(last) ? last : undefined;
+    }, timeoutMs, 250);
+  } catch (err) {
+    const seen = last === undefined ? 'no scrape' : [...last.keys()].filter((k) => k.startsWith('lifecycle_tally')).join(', ');
+    throw new Error(`${(err as Error).message} (families: ${seen}); tally stderr: ${stderr()}`);
   }
-  const seen = last === undefined ? 'no scrape' : [...last.keys()].filter((k) => k.startsWith('lifecycle_tally')).join(', ');
-  throw new Error(`timed out waiting for ${what} (families: ${seen}); tally stderr: ${stderr()}`);
 }
 
 /** A fleet of `nodes` nodes of `component`: startups, some alives, some shutdowns, in that order per node. */
@@ -145,16 +146,18 @@ test('tally --amqp counts a fleet published to a RabbitMQ topic exchange after i
   cleanups.push(() => publisher.close());
   // Until tally's queue is bound, the exchange routes nowhere and the publish is refused.
   let probes = 0;
-  for (let i = 0; i < 100; i++) {
+  await waitFor('the exchange to route the probe', async () => {
     try {
       await publisher.emit(lifecycle.startup({ identity: 'probe.example.net', component: probe, version: '0.0.1' }));
       probes++;
-      break;
+      return true;
     } catch (err) {
       assert.match((err as Error).message, /unroutable|exchange|NOT_FOUND/i);
-      await sleep(200);
+      return false;
     }
-  }
+  }, 30_000, 200).catch((err: unknown) => {
+    if (err instanceof assert.AssertionError) throw err; // a timeout leaves probes at 0 for the assertion below
+  });
   assert.equal(probes, 1, `the probe was never routed; tally stderr: ${tally.stderr()}`);
   await scrapeUntil(port, 'the probe tallied', (s) => metricValue(s, 'lifecycle_tally_good_events', { component: probe }) === 1, tally.stderr);
 
@@ -171,4 +174,12 @@ test('tally --amqp counts a fleet published to a RabbitMQ topic exchange after i
     && metricValue(s, 'lifecycle_tally_process_errors', { component: '' }) === garbage, tally.stderr);
   assertFleet(m, component, f, garbage);
   assert.equal(metricValue(m, 'lifecycle_tally_good_events', { component: probe }), 1, 'the probe is counted once, under its own component');
+
+  // A binary-mode CloudEvent over AMQP (attributes as cloudEvents_* properties) is counted as
+  // the CloudEvent it is, by its own type, not as unknown JSON.
+  const ce = createPublisher({ sinks: [{ name: 'ce', type: 'amqp', url: amqpUrl(), exchange, topic: `choria.lifecycle.event.other.${component}` }], logger: silentLogger });
+  cleanups.push(() => ce.close());
+  const type = `com.example.${component}.checked`;
+  await ce.emitMany([{ source: 'example/tally', type, severity: 'warning' }, { source: 'example/tally', type, severity: 'warning', data: { n: 1 } }]);
+  await scrapeUntil(port, 'the CloudEvents counted by type', (s) => metricValue(s, 'lifecycle_tally_events', { profile: 'cloudevents', type, severity: 'warning' }) === 2, tally.stderr);
 });

@@ -6,17 +6,15 @@ import { createEvent } from '../../src/events/index.js';
 import { STRUCTURED_CONTENT_TYPE, cloudeventsProfile } from '../../src/profiles/cloudevents.js';
 import { decodeMessage } from '../../src/profiles/decode.js';
 import type { IncomingMessage, OutgoingMessage } from '../../src/profiles/types.js';
+import { fromKafkaHeaders, toKafkaRecord } from '../../src/transports/kafka/mapping.js';
 
 const fixed = { now: () => new Date('2024-05-01T12:00:00Z'), newId: () => 'evt-1' };
 const kafka = { transport: 'kafka' as const, topic: 'herald.events' };
 
-/** What a Kafka reader would receive for an outgoing message (headers as the sink writes them). */
+/** What a Kafka reader receives for an outgoing message: the record as the sink writes it, read back by the source's mapping. */
 function received(m: OutgoingMessage): IncomingMessage {
-  const headers: Record<string, string> = {};
-  if (m.contentType !== undefined) headers['content-type'] = m.contentType;
-  for (const [k, v] of Object.entries(m.ceAttributes ?? {})) headers[`ce_${k}`] = v;
-  Object.assign(headers, m.headers ?? {});
-  return { topic: m.topic, key: m.key ?? null, value: m.value, headers };
+  const record = toKafkaRecord(m);
+  return { topic: m.topic, key: m.key ?? null, value: m.value, ...fromKafkaHeaders([...(record.headers as Map<Buffer, Buffer>).entries()]) };
 }
 
 describe('cloudevents encode, binary mode', () => {
@@ -128,7 +126,7 @@ describe('cloudevents decode', () => {
   });
 
   it('uses the broker timestamp when a CloudEvent has no time', () => {
-    const d = decodeMessage({ topic: 'x', value: null, headers: { ce_specversion: '1.0', ce_id: 'a', ce_source: 's', ce_type: 't' }, timestamp: Date.parse('2024-02-03T04:05:06Z') });
+    const d = decodeMessage({ topic: 'x', value: null, ...fromKafkaHeaders([['ce_specversion', '1.0'], ['ce_id', 'a'], ['ce_source', 's'], ['ce_type', 't']].map(([k, v]) => [Buffer.from(k!), Buffer.from(v!)] as [Buffer, Buffer])), timestamp: Date.parse('2024-02-03T04:05:06Z') });
     assert.equal(d.event.time, '2024-02-03T04:05:06.000Z');
   });
 

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { batchProblems, createEvent, eventProblems, partitionKey } from '../../src/events/index.js';
 import { ValidationError } from '../../src/errors.js';
+import { waitFor } from '../helpers/wait.js';
 
 test('createEvent fills id, time, severity and specversion once', () => {
   const e = createEvent({ source: 'svc/a', type: 'com.example.started', entity: { kind: 'cluster', id: 'c1' } });
@@ -68,7 +69,8 @@ test('new ids are UUIDv7: unique across refills of the random pool, and ordered 
   const first = Array.from({ length: 1000 }, () => newEventId()); // several refills of 256 ids
   assert.ok(first.every((id) => v7.test(id)), first.find((id) => !v7.test(id)));
   assert.equal(new Set(first).size, first.length);
-  await new Promise((r) => setTimeout(r, 5));
+  const madeBy = Date.now();
+  await waitFor('the clock to pass the millisecond of the ids above', () => Date.now() > madeBy, 1_000, 1);
   const later = newEventId();
   // The first 48 bits are the creation time in ms: a later id sorts after every earlier one.
   assert.ok(first.every((id) => id.slice(0, 13) < later.slice(0, 13)), `${later} sorts after ${first.at(-1)}`);

@@ -1,7 +1,7 @@
 /** Splitting a publish into produce requests of at most max.request.size bytes (pure). */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { byRequestSize } from '../../src/sinks/kafka/sink.js';
+import { byRequestSize } from '../../src/transports/kafka/sink.js';
 import type { OutgoingMessage } from '../../src/profiles/types.js';
 
 const msg = (i: number, bytes: number): { m: OutgoingMessage; i: number } => ({ i, m: { eventId: `e${i}`, topic: 't', key: `k${i}`, value: Buffer.alloc(bytes) } });

@@ -11,9 +11,9 @@ import {
   kafkaSecurityFromProperties,
   parseJaasConfig,
   resolveKafkaSecurity,
-  toClientOptions,
-} from '../../src/sinks/kafka/security.js';
-import { classifyKafkaSecurityError } from '../../src/sinks/kafka/security-errors.js';
+} from '../../src/transports/kafka/security/settings.js';
+import { toClientOptions } from '../../src/transports/kafka/security/client.js';
+import { classifyKafkaSecurityError } from '../../src/transports/kafka/security/errors.js';
 
 const SECRET = 's3cr3t-Pa55"word\\x';
 const jaasPlain = (u: string, p: string) =>
@@ -314,7 +314,7 @@ describe('classifyKafkaSecurityError', () => {
 
 describe('resolveKafkaConnection: file and environment together', () => {
   it('a password from HERALD_KAFKA_SASL_PASSWORD completes a properties file without one', async () => {
-    const { resolveKafkaConnection } = await import('../../src/sinks/kafka/client-options.js');
+    const { resolveKafkaConnection } = await import('../../src/transports/kafka/connection.js');
     const dir = mkdtempSync(join(tmpdir(), 'herald-sec-unit-'));
     try {
       const file = join(dir, 'p.properties');

@@ -10,8 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEvent } from '../../src/events/event.js';
-import { ensureOutboxSchema } from '../../src/outbox/migrations.js';
-import { claimQuery, fetchBatch, type OutboxDb } from '../../src/outbox/sql.js';
+import { outboxSchema } from '../../src/outbox/schema.js';
+import { claimQuery, fetchBatch } from '../../src/outbox/sql.js';
+import { appendTo, outboxTables } from '../helpers/stores.js';
 import { openStore } from '../../src/store/index.js';
 
 test('the SQLite claim uses the (sink, status, seq) index without sorting, and returns the oldest due entries in order', async (t) => {
@@ -19,13 +20,12 @@ test('the SQLite claim uses the (sink, status, seq) index without sorting, and r
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const store = await openStore(`sqlite:${join(dir, 'h.db')}`);
   t.after(() => store.close());
-  await store.migrate();
-  await ensureOutboxSchema(store.db as never, store.dialect);
+  await store.migrate([outboxSchema]);
   const events = Array.from({ length: 3000 }, (_, i) => createEvent({ source: 's', type: 't', entity: { kind: 'job', id: `j${i % 10}` }, data: { i } }));
-  for (let i = 0; i < events.length; i += 500) await store.append(events.slice(i, i + 500), { sinks: () => ['main'] });
-  const db = store.db as unknown as OutboxDb;
+  for (let i = 0; i < events.length; i += 500) await appendTo(store, events.slice(i, i + 500), ['main']);
+  const db = outboxTables(store);
 
-  const options = { sink: 'main', now: Date.now() + 1000, limit: 100, slotCount: 1 };
+  const options = { sink: 'main', now: Date.now() + 1000, limit: 100 };
   for (const guard of [false, true]) {
     const compiled = claimQuery(options, guard).compile(db);
     // The same statement with its parameters, prefixed with EXPLAIN QUERY PLAN.

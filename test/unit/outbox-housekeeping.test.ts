@@ -6,13 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEvent } from '../../src/events/event.js';
 import { silentLogger } from '../../src/log.js';
+import { outboxSchema } from '../../src/outbox/schema.js';
+import { appendTo } from '../helpers/stores.js';
 import { startHousekeeping } from '../../src/outbox/housekeeping.js';
 import { openStore } from '../../src/store/index.js';
 
 test('retention deletes expired events in batches and keeps those an outbox entry still needs', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-retention-'));
   const store = await openStore(`sqlite:${join(dir, 'h.db')}`);
-  await store.migrate();
+  await store.migrate([outboxSchema]);
   t.after(async () => {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -23,7 +25,7 @@ test('retention deletes expired events in batches and keeps those an outbox entr
   const recent = Array.from({ length: 10 }, (_, i) => createEvent({ id: `new-${i}`, source: 's', type: 't', time: new Date(now - day).toISOString() }));
   await store.append([...old, ...recent]);
   const undelivered = createEvent({ id: 'old-undelivered', source: 's', type: 't', time: new Date(now - 50 * day).toISOString() });
-  await store.append([undelivered], { sinks: ['main'] });
+  await appendTo(store, [undelivered], ['main']);
 
   const hk = startHousekeeping({ store, retentionDays: 30, logger: silentLogger, batchSize: 100, pauseMs: 1, now: () => now, firstRunAfterMs: 3_600_000 });
   t.after(() => hk.close());

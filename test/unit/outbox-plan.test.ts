@@ -6,11 +6,11 @@ import { createEvent } from '../../src/events/event.js';
 import type { HeraldEvent } from '../../src/events/schema.js';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
-import type { Profile } from '../../src/profiles/types.js';
-import type { PublishOutcome } from '../../src/sinks/types.js';
+import type { PublishOutcome } from '../../src/transports/types.js';
 import { backoffDelay } from '../../src/outbox/backoff.js';
 import { FailureLog, formatDuration } from '../../src/outbox/failure-log.js';
-import { sinkAccepts, sinkNamesFor } from '../../src/outbox/filter.js';
+import { createBindings } from '../../src/delivery/binding.js';
+import type { SinkConfig } from '../../src/config/sinks.js';
 import { decideRound, encodeBatch, wholeBatchFailed, type OutboxEntry } from '../../src/outbox/plan.js';
 
 const ev = (id: string, extra: Record<string, unknown> = {}): HeraldEvent =>
@@ -21,16 +21,15 @@ const entry = (seq: number, key: string | null, attempts = 0): OutboxEntry => ({
 });
 
 /** One message per event; events whose id ends in "x" give two; "zero" gives none; "boom" throws. */
-const profile: Profile = {
-  name: 'cloudevents',
-  encode(e) {
+const binding = {
+  profile: { name: 'cloudevents' },
+  encode(e: HeraldEvent) {
     if (e.id.endsWith('boom')) throw new Error('cannot encode');
     if (e.id.endsWith('zero')) return [];
     const m = { eventId: e.id, topic: 't', value: Buffer.from(e.id) };
     return e.id.endsWith('x') ? [m, { ...m }] : [m];
   },
 };
-const ctx = { transport: 'kafka' as const, topic: 't' };
 const ok: PublishOutcome = { ok: true };
 const transient: PublishOutcome = { ok: false, permanent: false, error: new HeraldError('BROKER_UNAVAILABLE', 'leader not available') };
 const permanent: PublishOutcome = { ok: false, permanent: true, error: new HeraldError('BROKER_REJECTED', 'message too large') };
@@ -52,7 +51,7 @@ test('backoff grows exponentially, stays within [half, whole] of the cap, never 
 
 test('encodeBatch: 0..n messages per event, encode errors and missing events are recorded per entry', () => {
   const entries = [entry(1, 'a'), { ...entry(2, 'a'), eventId: 'e2x', event: ev('e2x') }, { ...entry(3, 'b'), event: ev('e3zero') }, { ...entry(4, 'c'), event: ev('e4boom') }, { ...entry(5, 'd'), event: undefined }];
-  const b = encodeBatch(entries, profile, ctx);
+  const b = encodeBatch(entries, binding as unknown as Parameters<typeof encodeBatch>[1]);
   assert.equal(b.messages.length, 3);
   assert.deepEqual(b.owner, [0, 1, 1]);
   assert.match(b.encodeErrors.get(3)!, /cannot encode/);
@@ -62,7 +61,7 @@ test('encodeBatch: 0..n messages per event, encode errors and missing events are
 
 test('decideRound: a transient failure of key K re-sends every later entry of K, other keys are delivered', () => {
   const entries = [entry(1, 'K'), entry(2, 'L'), entry(3, 'K'), entry(4, null), entry(5, 'L')];
-  const b = encodeBatch(entries, profile, ctx);
+  const b = encodeBatch(entries, binding as unknown as Parameters<typeof encodeBatch>[1]);
   const r = decideRound(entries, b, [transient, ok, ok, ok, ok]);
   assert.deepEqual(r.retry.map((x) => x.entry.seq), [1, 3]);
   assert.deepEqual(r.delivered.map((x) => x.seq), [2, 4, 5]);
@@ -72,7 +71,7 @@ test('decideRound: a transient failure of key K re-sends every later entry of K,
 
 test('decideRound: a poison message is parked and blocks nothing, not even its own key', () => {
   const entries = [entry(1, 'K'), entry(2, 'K'), entry(3, 'L')];
-  const r = decideRound(entries, encodeBatch(entries, profile, ctx), [permanent, ok, ok]);
+  const r = decideRound(entries, encodeBatch(entries, binding as unknown as Parameters<typeof encodeBatch>[1]), [permanent, ok, ok]);
   assert.deepEqual(r.parked.map((x) => x.entry.seq), [1]);
   assert.match(r.parked[0]!.error, /too large/);
   assert.deepEqual(r.delivered.map((x) => x.seq), [2, 3]);
@@ -80,7 +79,7 @@ test('decideRound: a poison message is parked and blocks nothing, not even its o
 
 test('decideRound: an entry with several messages is delivered only when all are acknowledged', () => {
   const entries = [{ ...entry(1, 'K'), eventId: 'e1x', event: ev('e1x') }, entry(2, 'M')];
-  const b = encodeBatch(entries, profile, ctx);
+  const b = encodeBatch(entries, binding as unknown as Parameters<typeof encodeBatch>[1]);
   const r = decideRound(entries, b, [ok, transient, ok]);
   assert.deepEqual(r.retry.map((x) => x.entry.seq), [1]);
   assert.deepEqual(r.delivered.map((x) => x.seq), [2]);
@@ -91,7 +90,7 @@ test('decideRound: an entry with several messages is delivered only when all are
 
 test('decideRound: events that give no message count as delivered', () => {
   const entries = [{ ...entry(1, 'K'), event: ev('e1zero') }];
-  const r = decideRound(entries, encodeBatch(entries, profile, ctx), []);
+  const r = decideRound(entries, encodeBatch(entries, binding as unknown as Parameters<typeof encodeBatch>[1]), []);
   assert.deepEqual(r.delivered.map((x) => x.seq), [1]);
 });
 
@@ -102,20 +101,17 @@ test('wholeBatchFailed only when every outcome is a transient failure', () => {
   assert.equal(wholeBatchFailed([]), false);
 });
 
-test('sink filters: types, severities, entity kinds and the enabled flag; streaming off gives no sinks', () => {
+test('sink filters: types, severities, entity kinds and the enabled flag', () => {
   const e = ev('f1', { severity: 'error', entity: { kind: 'cluster', id: 'c1' } });
-  const base = { type: 'kafka' as const, brokers: ['127.0.0.1:1'] };
-  assert.equal(sinkAccepts({ name: 'a', ...base }, e), true);
-  assert.equal(sinkAccepts({ name: 'a', ...base, enabled: false }, e), false);
-  assert.equal(sinkAccepts({ name: 'a', ...base, filter: { types: ['other'] } }, e), false);
-  assert.equal(sinkAccepts({ name: 'a', ...base, filter: { types: [] } }, e), true);
-  assert.equal(sinkAccepts({ name: 'a', ...base, filter: { severities: ['error', 'critical'] } }, e), true);
-  assert.equal(sinkAccepts({ name: 'a', ...base, filter: { severities: ['info'] } }, e), false);
-  assert.equal(sinkAccepts({ name: 'a', ...base, filter: { entityKinds: ['host'] } }, e), false);
-  assert.equal(sinkAccepts({ name: 'a', ...base, filter: { entityKinds: ['cluster'] } }, ev('f2')), false);
-  const sinks = [{ name: 'a', ...base }, { name: 'b', ...base, filter: { entityKinds: ['cluster'] } }, { name: 'c', ...base, enabled: false }];
-  assert.deepEqual(sinkNamesFor(sinks, true, e), ['a', 'b']);
-  assert.deepEqual(sinkNamesFor(sinks, false, e), []);
+  const accepts = (extra: Partial<SinkConfig>, event = e) => createBindings([{ name: 'a', type: 'kafka', brokers: ['127.0.0.1:1'], ...extra } as SinkConfig])[0]!.accepts(event);
+  assert.equal(accepts({}), true);
+  assert.equal(accepts({ enabled: false }), false);
+  assert.equal(accepts({ filter: { types: ['other'] } }), false);
+  assert.equal(accepts({ filter: { types: [] } }), true);
+  assert.equal(accepts({ filter: { severities: ['error', 'critical'] } }), true);
+  assert.equal(accepts({ filter: { severities: ['info'] } }), false);
+  assert.equal(accepts({ filter: { entityKinds: ['host'] } }), false);
+  assert.equal(accepts({ filter: { entityKinds: ['cluster'] } }, ev('f2')), false);
 });
 
 test('failure log: one warning, a summary per interval, one recovery line', async () => {

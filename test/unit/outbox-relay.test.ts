@@ -14,7 +14,13 @@ import { createEvent } from '../../src/events/event.js';
 import type { HeraldEvent } from '../../src/events/schema.js';
 import { silentLogger } from '../../src/log.js';
 import type { OutgoingMessage } from '../../src/profiles/types.js';
-import type { PublishOutcome, Sink } from '../../src/sinks/types.js';
+import { createBindings } from '../../src/delivery/binding.js';
+import { outboxSchema } from '../../src/outbox/schema.js';
+import { DurableHandover } from '../../src/pipeline/handovers.js';
+import { Ingest } from '../../src/pipeline/ingest.js';
+import { outboxTables } from '../helpers/stores.js';
+import { waitFor } from '../helpers/wait.js';
+import type { PublishOutcome, Sink } from '../../src/transports/types.js';
 import { openStore } from '../../src/store/index.js';
 import type { EventStore } from '../../src/store/types.js';
 import { createOutbox, type Outbox } from '../../src/outbox/outbox.js';
@@ -62,18 +68,19 @@ const OK: PublishOutcome = { ok: true };
 async function setup(t: import('node:test').TestContext, sinks: SinkConfig[], behaviours: Record<string, () => Behaviour>, extra: Partial<Parameters<typeof createOutbox>[0]> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'herald-outbox-unit-'));
   const store = await openStore(`sqlite:${join(dir, 'h.db')}`);
-  await store.migrate();
+  await store.migrate([outboxSchema]);
   const made: Record<string, ScriptedSink> = {};
   const outbox = await createOutbox({
     store,
-    config: { streaming: true, sinks },
+    bindings: createBindings(sinks),
+    streaming: true,
     logger: silentLogger,
     registry: new Registry(),
-    housekeeping: false,
     relay: { idleMs: 10, backoff: { baseMs: 5, maxMs: 40 }, leaseRefreshMs: 500 },
-    createSink: (c) => (made[c.name] = new ScriptedSink(c.name, behaviours[c.name]!)),
+    createSink: (b) => (made[b.name] = new ScriptedSink(b.name, behaviours[b.name]!)),
     ...extra,
   });
+  ingests.set(outbox, new Ingest({ handover: new DurableHandover(store, outbox) }));
   t.after(async () => {
     await outbox.close();
     await store.close();
@@ -82,12 +89,14 @@ async function setup(t: import('node:test').TestContext, sinks: SinkConfig[], be
   return { store, outbox, made, dir };
 }
 
-async function append(store: EventStore, outbox: Outbox, events: HeraldEvent[]) {
-  await store.append(events, { sinks: (e) => outbox.sinks.sinkNames(e) });
-  outbox.notify();
+const ingests = new WeakMap<Outbox, Ingest>();
+
+/** Ingests events as every entry point does: stored with their outbox entries, relays woken. */
+async function append(_store: EventStore, outbox: Outbox, events: HeraldEvent[]) {
+  await ingests.get(outbox)!.events(events);
 }
 
-const kafka = (name: string, extra: Partial<SinkConfig> = {}): SinkConfig => ({ name, type: 'kafka', brokers: ['127.0.0.1:1'], ...extra });
+const kafka = (name: string, extra: Partial<Extract<SinkConfig, { type: 'kafka' }>> = {}): SinkConfig => ({ name, type: 'kafka', brokers: ['127.0.0.1:1'], ...extra });
 
 const ev = (i: number, key: string) => createEvent({ id: `ev-${i}`, source: 'test', type: 't.x', partitionkey: key, data: { i } });
 
@@ -118,7 +127,7 @@ test('per-key order holds while one key fails transiently; other keys flow; ever
   }
   // L and M were not held back: their first event went out before K's first did.
   assert.ok(sent.findIndex((m) => m.key === 'L') < sent.findIndex((m) => m.key === 'K'));
-  const [status] = await outbox.sinks.status();
+  const [status] = await outbox.status();
   assert.equal(status!.pending, 0);
   assert.equal(status!.delivered, 60);
   assert.ok(status!.failed >= 5, `failed ${status!.failed}`);
@@ -132,13 +141,13 @@ test('a poison message is parked with its error and does not block the rest', as
   });
   await append(store, outbox, Array.from({ length: 10 }, (_, i) => ev(i, i % 2 === 0 ? 'A' : 'B')));
   await outbox.drain(10_000);
-  const [s] = await outbox.sinks.status();
+  const [s] = await outbox.status();
   assert.equal(s!.parked, 1);
   assert.equal(s!.pending, 0);
   assert.equal(s!.delivered, 9);
   assert.match(s!.lastError ?? '', /MESSAGE_TOO_LARGE/);
   assert.deepEqual(order(made.main!.sent, 'B'), ['ev-1', 'ev-5', 'ev-7', 'ev-9']);
-  const parked = await store.db.selectFrom('herald_outbox').selectAll().execute();
+  const parked = await outboxTables(store).selectFrom('herald_outbox').selectAll().execute();
   assert.equal(parked.length, 1);
   assert.equal(parked[0]!.event_id, 'ev-3');
   assert.equal(parked[0]!.status, 'parked');
@@ -148,7 +157,7 @@ test('a poison message is parked with its error and does not block the rest', as
   poison = false;
   assert.equal(await outbox.requeueParked('main'), 1);
   await outbox.drain(10_000);
-  const [after] = await outbox.sinks.status();
+  const [after] = await outbox.status();
   assert.equal(after!.parked, 0);
   assert.equal(after!.delivered, 10);
 });
@@ -157,15 +166,15 @@ test('a sink down for a while: backoff, nothing lost, status says failing, then 
   let down = true;
   const { store, outbox, made } = await setup(t, [kafka('main', { batchSize: 3 })], { main: () => () => (down ? 'reject' : OK) });
   await append(store, outbox, Array.from({ length: 20 }, (_, i) => ev(i, `k${i % 4}`)));
-  await new Promise((r) => setTimeout(r, 300));
-  let [s] = await outbox.sinks.status();
+  await waitFor('the sink to be reported failing', async () => /connection refused/.test((await outbox.status())[0]!.lastError ?? ''));
+  let [s] = await outbox.status();
   assert.equal(s!.connected, false);
   assert.equal(s!.pending, 20);
   assert.match(s!.lastError ?? '', /connection refused/);
   assert.ok(s!.oldestPendingAgeSeconds !== null);
   down = false;
   await outbox.drain(10_000);
-  [s] = await outbox.sinks.status();
+  [s] = await outbox.status();
   assert.equal(s!.connected, true);
   assert.equal(s!.delivered, 20);
   assert.equal(new Set(made.main!.sent.map((m) => m.eventId)).size, 20);
@@ -180,14 +189,10 @@ test('sinks are isolated: a hung sink does not hold up a healthy one, and close(
     ok: () => () => OK,
   });
   await append(store, outbox, Array.from({ length: 50 }, (_, i) => ev(i, `k${i % 5}`)));
-  const deadline = Date.now() + 10_000;
-  while (made.ok!.sent.length < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('the healthy sink to get all 50', () => made.ok!.sent.length >= 50, 10_000);
   assert.equal(made.ok!.sent.length, 50);
-  let hung = (await outbox.sinks.status()).find((s) => s.name === 'hung')!;
-  while (hung.connected && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    hung = (await outbox.sinks.status()).find((s) => s.name === 'hung')!;
-  }
+  await waitFor('the hung sink to be reported', async () => !(await outbox.status()).find((s) => s.name === 'hung')!.connected, 10_000);
+  const hung = (await outbox.status()).find((s) => s.name === 'hung')!;
   assert.equal(hung.pending, 50);
   assert.equal(hung.connected, false);
   assert.match(hung.lastError ?? '', /did not finish within 300 ms/);
@@ -202,7 +207,7 @@ test('filters and disabled sinks: only matching sinks get outbox entries', async
   });
   await append(store, outbox, [createEvent({ source: 's', type: 't', severity: 'error' }), createEvent({ source: 's', type: 't' })]);
   await outbox.drain(5000);
-  const byName = Object.fromEntries((await outbox.sinks.status()).map((s) => [s.name, s]));
+  const byName = Object.fromEntries((await outbox.status()).map((s) => [s.name, s]));
   assert.equal(byName.all!.delivered, 2);
   assert.equal(byName.errors!.delivered, 1);
   assert.equal(byName.off!.enabled, false);
@@ -212,21 +217,19 @@ test('filters and disabled sinks: only matching sinks get outbox entries', async
 test('streaming off: no relays, no outbox entries, sinks reported disabled', async (t) => {
   const { store, outbox, made } = await setup(t, [kafka('main')], { main: () => () => OK });
   await outbox.close();
-  const off = await createOutbox({ store, config: { streaming: false, sinks: [kafka('main')] }, logger: silentLogger, housekeeping: false, createSink: () => { throw new Error('must not build sinks'); } });
+  const off = await createOutbox({ store, bindings: createBindings([kafka('main')]), streaming: false, logger: silentLogger, createSink: () => { throw new Error('must not build sinks'); } });
   t.after(() => off.close());
-  await store.append([ev(1, 'k')], { sinks: (e) => off.sinks.sinkNames(e) });
-  const rows = await store.db.selectFrom('herald_outbox').selectAll().execute();
+  await new Ingest({ handover: new DurableHandover(store, off) }).events([ev(1, 'k')]);
+  const rows = await outboxTables(store).selectFrom('herald_outbox').selectAll().execute();
   assert.equal(rows.length, 0);
-  const [s] = await off.sinks.status();
+  const [s] = await off.status();
   assert.equal(s!.enabled, false);
   assert.equal(made.main!.sent.length, 0);
 });
 
-test('invalid sink settings refuse to start with the key named', async (t) => {
-  const { store } = await setup(t, [], {});
-  await assert.rejects(
-    createOutbox({ store, config: { streaming: true, sinks: [kafka('a'), kafka('bad')] }, logger: silentLogger, housekeeping: false,
-      createSink: (c) => { if (c.name === 'bad') throw new HeraldError('CONFIG', 'producer properties: bootstrap.servers is required', { details: [{ path: 'producerProperties', message: 'bootstrap.servers is required' }] }); return new ScriptedSink(c.name, () => () => OK); } }),
+test('invalid sink settings refuse to start with the key named', () => {
+  assert.throws(
+    () => createBindings([kafka('a'), { name: 'bad', type: 'kafka', producerProperties: join(tmpdir(), 'no-such-herald.properties') }]),
     (err: HeraldError) => err.code === 'CONFIG' && err.exitCode === 2 && err.details.some((d) => d.path === 'sinks[1].producerProperties'),
   );
 });
@@ -235,7 +238,7 @@ test('two relays on one SQLite file: one owns the sink, nothing is sent twice', 
   const { store, outbox, made, dir } = await setup(t, [kafka('main', { batchSize: 5 })], { main: () => () => OK });
   const store2 = await openStore(`sqlite:${join(dir, 'h.db')}`);
   const second = new ScriptedSink('main', () => () => OK);
-  const outbox2 = await createOutbox({ store: store2, config: { streaming: true, sinks: [kafka('main', { batchSize: 5 })] }, logger: silentLogger, housekeeping: false, relay: { idleMs: 10 }, createSink: () => second });
+  const outbox2 = await createOutbox({ store: store2, bindings: createBindings([kafka('main', { batchSize: 5 })]), streaming: true, logger: silentLogger, relay: { idleMs: 10 }, createSink: () => second });
   t.after(async () => { await outbox2.close(); await store2.close(); });
   await append(store, outbox, Array.from({ length: 40 }, (_, i) => ev(i, `k${i % 3}`)));
   await outbox.drain(10_000);
@@ -250,10 +253,8 @@ test('profile.onStart: the aliecs empty list goes out when the relay starts, bef
   const { store, outbox, made } = await setup(t, [kafka('ecs', { profile: 'aliecs' })], {
     ecs: () => () => (down-- > 0 ? 'reject' : OK),
   });
-  await store.append([createEvent({ source: 's', type: 't', entity: { kind: 'environment', id: 'env1' } })], { sinks: ['ecs'] });
-  outbox.notify();
-  const deadline = Date.now() + 10_000;
-  while (made.ecs!.sent.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await append(store, outbox, [createEvent({ source: 's', type: 't', entity: { kind: 'environment', id: 'env1' } })]);
+  await waitFor('the start-up list', () => made.ecs!.sent.length > 0, 10_000);
   assert.equal(made.ecs!.sent[0]!.topic, 'aliecs.env_list.RUNNING');
   assert.equal(made.ecs!.sent[0]!.key, 'RUNNING');
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadProducerProperties, parseProperties, producerSettingsFromProperties } from '../../src/config/producer-properties.js';
+import { loadProducerProperties, parseProperties, producerSettingsFromProperties } from '../../src/transports/kafka/properties.js';
 import { ConfigError } from '../../src/errors.js';
 
 const settings = (text: string) => producerSettingsFromProperties(parseProperties(text), 'kafka.producer.properties');

@@ -5,8 +5,10 @@ import { createEvent } from '../../src/events/event.js';
 import { ENTITY_EVENT_SOURCE, ENTITY_EVENT_TYPES } from '../../src/events/entity-states.js';
 import { assistedProfile } from '../../src/profiles/assisted.js';
 import type { EncodeContext, IncomingMessage } from '../../src/profiles/types.js';
+import { bindingFor } from '../helpers/sinks.js';
 
-const ctx: EncodeContext = { transport: 'kafka', topic: '', options: { versions: { 'assisted-installer': 'v2.30' } } };
+// The context a sink binding of the assisted profile gives it (topic: the profile's default).
+const ctx: EncodeContext = { transport: 'kafka', topic: bindingFor({ name: 'a', type: 'kafka', brokers: ['k:9092'], profile: 'assisted' }).topic, options: { versions: { 'assisted-installer': 'v2.30' } } };
 const incoming = (value: string | Buffer, topic = 'events-stream'): IncomingMessage => ({ topic, value: Buffer.isBuffer(value) ? value : Buffer.from(value), headers: {} });
 
 const hostEvent = () => createEvent({

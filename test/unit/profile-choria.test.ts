@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../helpers/wait.js';
 import { HeraldError, ValidationError } from '../../src/errors.js';
 import { createEvent } from '../../src/events/event.js';
 import type { HeraldEvent } from '../../src/events/schema.js';
@@ -169,8 +170,8 @@ test('choria: summary lines', () => {
 test('choria: the alive ticker emits a fresh event on every tick until stopped', async () => {
   const seen: HeraldEvent[] = [];
   const ticker = startAliveTicker({ identity: 'n1', component: 'server', version: '1.0', intervalMs: 5, emit: async (e) => { seen.push(e); } });
-  const deadline = Date.now() + 2000;
-  while (seen.length < 3 && Date.now() < deadline) await sleep(5);
+  // A timeout falls through to stop() and the assertion below, which names the count.
+  await waitFor('3 ticks', () => seen.length >= 3, 2000, 5).catch(() => undefined);
   ticker.stop();
   ticker.stop(); // idempotent
   const count = seen.length;
@@ -180,7 +181,7 @@ test('choria: the alive ticker emits a fresh event on every tick until stopped',
     assert.equal(e.type, 'io.choria.lifecycle.v1.alive');
     assert.equal((e.data as { id: string }).id, e.id);
   }
-  await sleep(30);
+  await sleep(30); // a sleep, not a wait: it checks an absence (a tick after stop() would show up here)
   assert.equal(seen.length, count, 'no ticks after stop()');
 });
 
@@ -194,11 +195,11 @@ test('choria: the alive ticker stops on abort, survives emit failures and reject
     onError: (err) => errors.push(err),
   });
   assert.equal(calls, 1, 'immediate: one emit right away');
-  const deadline = Date.now() + 2000;
-  while (calls < 3 && Date.now() < deadline) await sleep(5);
+  // A timeout falls through to abort() and the assertion below.
+  await waitFor('3 emit attempts', () => calls >= 3, 2000, 5).catch(() => undefined);
   ac.abort();
   const at = calls;
-  await sleep(30);
+  await sleep(30); // a sleep, not a wait: it checks an absence (an emit after abort() would show up here)
   assert.ok(at >= 3);
   assert.equal(calls, at);
   assert.ok(errors.length >= 2 && errors.every((e) => (e as Error).message === 'broker down'));

@@ -6,6 +6,7 @@ import {
   cloudstackProfile, cloudstackRoutingKey, formatCloudStackDate, parseCloudStackDate,
 } from '../../src/profiles/cloudstack.js';
 import type { EncodeContext, IncomingMessage } from '../../src/profiles/types.js';
+import { bindingFor } from '../helpers/sinks.js';
 
 // The example value from the CloudStack facts.
 const EXAMPLE = '{"Role":"e767a39b-6b93-11e7-81e3-06565200012c","Account":"54d5f55c-5311-48db-bbb8-c44c5175cb2a","eventDateTime":"2017-07-23 14:09:08 +0700","entityuuid":"54d5f55c-5311-48db-bbb8-c44c5175cb2a","description":"Successfully completed creating Account. Account Name: null, Domain Id:1","event":"ACCOUNT.CREATE","Domain":"8a90b067-6b93-11e7-81e3-06565200012c","user":"f484a624-6b93-11e7-81e3-06565200012c","account":"f4849ae2-6b93-11e7-81e3-06565200012c","entity":"com.cloud.user.Account","status":"Completed"}';
@@ -37,9 +38,9 @@ test('cloudstack: an ActionEvent encodes to the flat example value, keyed by the
   assert.deepEqual(JSON.parse(msg!.value!.toString('utf8')), { ...JSON.parse(EXAMPLE), eventDateTime: '2017-07-23 07:09:08 +0000' });
   // A given eventDateTime naming the same second keeps its zone: the exact example field set.
   const zoned = createEvent({ source: 'management-server', type: 'ActionEvent', time: '2017-07-23T07:09:08Z', data: JSON.parse(EXAMPLE) });
-  const [z] = cloudstackProfile.encode(zoned, { transport: 'kafka', topic: '' });
+  const [z] = bindingFor({ name: 'cs', type: 'kafka', brokers: ['k:9092'], profile: 'cloudstack' }).encode(zoned);
   assert.deepEqual(JSON.parse(z!.value!.toString('utf8')), JSON.parse(EXAMPLE));
-  assert.equal(z!.topic, 'cloudstack', 'default topic');
+  assert.equal(z!.topic, 'cloudstack', 'the profile\'s default topic, through the sink binding');
   assert.equal(z!.key, UUID, 'key from entityuuid when there is no entity');
   // ...but one naming another time is replaced by the canonical time.
   const stale = createEvent({ source: 's', type: 'ActionEvent', time: '2020-01-01T00:00:00Z', data: JSON.parse(EXAMPLE) });

@@ -4,8 +4,12 @@ import { UsageError } from '../../src/errors.js';
 import { createEvent } from '../../src/events/event.js';
 import { choriaProfile } from '../../src/profiles/choria.js';
 import { cloudstackProfile } from '../../src/profiles/cloudstack.js';
-import { PROFILE_EMIT_FLAGS, eventInputFromFlags, type EmitFlags } from '../../src/profiles/emit-input.js';
-import type { ProfileName } from '../../src/profiles/types.js';
+import { PROFILES, type ProfileName } from '../../src/profiles/registry.js';
+import type { EmitFlags } from '../../src/profiles/types.js';
+
+/** What `herald emit --profile P` builds from flags (undefined: the common flags map 1:1). */
+const eventInputFromFlags = (profile: ProfileName, flags: EmitFlags) => PROFILES[profile].emit?.input(flags);
+const PROFILE_EMIT_FLAGS = Object.fromEntries(Object.values(PROFILES).map((p) => [p.name, Object.keys(p.emit?.flags ?? {})]));
 
 const usage = (profile: ProfileName, flags: EmitFlags, message: string | RegExp, path?: string) =>
   assert.throws(() => eventInputFromFlags(profile, flags), (err: unknown) => {

@@ -2,16 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, NatsError } from 'nats';
-import {
-  classifyNatsError,
-  createNatsSink,
-  defaultStreamSubjects,
-  natsHeaderPairs,
-  natsMessageIds,
-} from '../../src/sinks/nats/index.js';
-import { amqpPublishOptions, createAmqpSink, headerValueToString } from '../../src/sinks/amqp/index.js';
+import { classifyNatsError } from '../../src/transports/nats/errors.js';
+import { defaultStreamSubjects, fromNatsHeaders, natsHeaderPairs, natsMessageIds, toNatsHeaders } from '../../src/transports/nats/mapping.js';
+import { amqpPublishOptions, fromAmqpProperties, headerValueToString } from '../../src/transports/amqp/mapping.js';
+import { fromKafkaHeaders, toKafkaRecord } from '../../src/transports/kafka/mapping.js';
+import { validateSinks } from '../../src/config/sinks.js';
 import { HeraldError } from '../../src/errors.js';
-import { silentLogger } from '../../src/log.js';
 import type { OutgoingMessage } from '../../src/profiles/types.js';
 
 const m = (eventId: string, extra: Partial<OutgoingMessage> = {}): OutgoingMessage => ({ eventId, topic: 't', value: null, ...extra });
@@ -36,11 +32,9 @@ test('NATS headers: content-type, ce-<name> for binary-mode attributes, own head
   assert.deepEqual(natsHeaderPairs(m('e')), []);
 });
 
-test('default stream subjects: configured ones, choria.> for choria, else the topic and below', () => {
-  assert.deepEqual(defaultStreamSubjects({ subjects: ['a.>'] }), ['a.>']);
-  assert.deepEqual(defaultStreamSubjects({ profile: 'choria' }), ['choria.>']);
-  assert.deepEqual(defaultStreamSubjects({ topic: 'ops.events' }), ['ops.events', 'ops.events.>']);
-  assert.deepEqual(defaultStreamSubjects({}), ['herald.events', 'herald.events.>']);
+test('default stream subjects: choria.> for choria, else the binding topic and below', () => {
+  assert.deepEqual(defaultStreamSubjects('choria', 'ignored'), ['choria.>']);
+  assert.deepEqual(defaultStreamSubjects('cloudevents', 'ops.events'), ['ops.events', 'ops.events.>']);
 });
 
 test('NATS error classes: no stream transient, too large permanent, lost connection rejects the batch, JetStream 4xx permanent', () => {
@@ -89,13 +83,33 @@ test('AMQP header values become strings', () => {
 });
 
 test('sinks without a url are configuration errors naming the key', () => {
-  assert.throws(() => createNatsSink({ name: 'n', type: 'nats' }, { logger: silentLogger }), (err: unknown) => err instanceof HeraldError && err.code === 'CONFIG' && /url/.test(err.message));
-  assert.throws(() => createAmqpSink({ name: 'a', type: 'amqp' }, { logger: silentLogger }), (err: unknown) => err instanceof HeraldError && err.code === 'CONFIG' && /url/.test(err.message));
+  for (const type of ['nats', 'amqp']) {
+    assert.throws(() => validateSinks([{ name: 'n', type }]), (err: unknown) => err instanceof HeraldError && err.code === 'CONFIG' && err.details.some((d) => d.path === 'sinks[0].url' && d.message === 'is required'));
+  }
+});
+
+test('every transport maps CloudEvents attributes back to what it wrote (its own prefix), with the content type', () => {
+  const out = m('ev1', { value: Buffer.from('{"a":1}'), contentType: 'application/json', ceAttributes: { specversion: '1.0', id: 'ev1', type: 't', source: 's' }, headers: { 'x-extra': 'y' } });
+  // Kafka: ce_ headers (the Kafka protocol binding).
+  const record = toKafkaRecord(out);
+  const k = fromKafkaHeaders([...(record.headers as Map<Buffer, Buffer>).entries()]);
+  assert.deepEqual(k.ceAttributes, { specversion: '1.0', id: 'ev1', type: 't', source: 's', datacontenttype: 'application/json' });
+  assert.equal(k.headers['x-extra'], 'y');
+  // AMQP: cloudEvents_ application properties (the AMQP binding), content type as a property.
+  const props = amqpPublishOptions(out);
+  const a = fromAmqpProperties({ headers: props.headers as Record<string, unknown>, contentType: props.contentType, messageId: props.messageId });
+  assert.deepEqual(a.ceAttributes, { specversion: '1.0', id: 'ev1', type: 't', source: 's', datacontenttype: 'application/json' });
+  assert.equal(a.headers['message-id'], 'ev1');
+  // NATS: ce- headers.
+  const n = fromNatsHeaders(toNatsHeaders(natsHeaderPairs(out, 'ev1')));
+  assert.deepEqual(n.ceAttributes, { specversion: '1.0', id: 'ev1', type: 't', source: 's', datacontenttype: 'application/json' });
+  // No attributes: none mapped back.
+  assert.equal(fromKafkaHeaders([[Buffer.from('content-type'), Buffer.from('application/json')]]).ceAttributes, undefined);
 });
 
 test('sources check their options before connecting', async () => {
-  const { createNatsSource } = await import('../../src/sources/nats.js');
-  const { createAmqpSource } = await import('../../src/sources/amqp.js');
+  const { createNatsSource } = await import('../../src/transports/nats/source.js');
+  const { createAmqpSource } = await import('../../src/transports/amqp/source.js');
   // Default subject `>`; nothing connects until messages() is iterated.
   await createNatsSource({ url: 'nats://127.0.0.1:4222' }).close();
   assert.throws(() => createNatsSource({ url: 'nats://h', subjects: [] }), (err: unknown) => err instanceof HeraldError && err.code === 'CONFIG' && /^subjects:/.test(err.message));

@@ -9,9 +9,16 @@ import {
   parseNatsUrl,
   redactText,
   redactUrl,
-} from '../../src/transport-url.js';
-import { buildNatsOptions } from '../../src/sinks/nats/connection.js';
-import { buildAmqpOptions } from '../../src/sinks/amqp/connection.js';
+} from '../../src/transports/shared/url.js';
+import { clientOptions } from '../../src/transports/nats/connection.js';
+import { resolveNatsSettings } from '../../src/transports/nats/options.js';
+import { buildAmqpOptions } from '../../src/transports/amqp/options.js';
+
+/** The NATS client options of a URL and auth settings, as the sink and the source build them. */
+const buildNatsOptions = (o: Omit<Parameters<typeof resolveNatsSettings>[0], 'name'>) => {
+  const settings = resolveNatsSettings({ name: 'herald-test', ...o });
+  return { ...settings, options: clientOptions(settings) };
+};
 
 test('redactUrl hides passwords and bare tokens, keeps user names, hosts and paths', () => {
   assert.equal(redactUrl('amqp://guest:guest@127.0.0.1:5672/vhost'), 'amqp://guest:***@127.0.0.1:5672/vhost');

@@ -16,14 +16,9 @@ export const entitiesRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = as
     },
   }, async (request) => {
     const { kind, id } = request.params;
-    const attributes = request.body.attributes === undefined ? undefined : ctx.redactValue(request.body.attributes) as Record<string, unknown>;
-    const sinks = ctx.sinks;
-    const change = await ctx.store.setEntityState(
-      { kind, id, state: request.body.state, ...(attributes !== undefined && { attributes }) },
-      { watchedStates: ctx.config.entities.watchedStates, ...(sinks !== undefined && { sinks: (e) => sinks.sinkNames(e) }) },
-    );
+    const attributes = request.body.attributes as Record<string, unknown> | undefined;
+    const change = await ctx.ingest.state({ kind, id, state: request.body.state, ...(attributes !== undefined && { attributes }) });
     ctx.metrics.stateChanges.inc();
-    if (change.events.length > 0) ctx.notifier.notify();
     if (change.events.length > 0) {
       ctx.logger.info({ kind, id, previous: change.previous?.state ?? null, state: change.current.state, events: change.events.length }, `${kind} ${id} is now ${change.current.state}`);
     }

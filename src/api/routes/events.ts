@@ -2,8 +2,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { HeraldError } from '../../errors.js';
-import { normalize } from '../../events/event.js';
-import type { EventInput } from '../../events/schema.js';
 import type { ApiContext } from '../context.js';
 import { toEventQuery } from '../query.js';
 import { Accepted, errors, Event, EventsBody, EventsQuery } from '../schemas.js';
@@ -23,13 +21,9 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asyn
       response: { 202: Accepted, ...errors(400, 401, 403, 413, 415, 503) },
     },
   }, async (request, reply) => {
-    const body = request.body as unknown as EventInput | EventInput[];
-    const inputs = Array.isArray(body) ? body : [body];
-    const events = inputs.map((i) => ctx.redactEvent(normalize(i)));
-    const sinks = ctx.sinks;
-    const { inserted } = await ctx.store.append(events, sinks !== undefined ? { sinks: (e) => sinks.sinkNames(e) } : {});
+    const body: unknown = request.body;
+    const { events, inserted } = await ctx.ingest.events(body);
     ctx.metrics.eventsAccepted.inc(events.length);
-    if (inserted > 0) ctx.notifier.notify();
     const before = acceptedSinceStart;
     acceptedSinceStart += events.length;
     if (Array.isArray(body)) ctx.logger.info({ accepted: events.length, inserted }, 'event batch stored');

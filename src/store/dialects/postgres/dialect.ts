@@ -5,9 +5,10 @@
  * search path, so several Herald instances (or tests) can share one database.
  */
 import pg from 'pg';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import { ConfigError, HeraldError } from '../../../errors.js';
 import type { DialectHandle, StoreAbilities } from '../../abilities.js';
+import type { DialectFunctions } from '../../types.js';
 import type { Database } from '../../schema.js';
 
 export const abilities: StoreAbilities = {
@@ -17,6 +18,14 @@ export const abilities: StoreAbilities = {
   advisoryLocks: true,
   statementTriggers: true,
   maxParameters: 60000,
+};
+
+/** PostgreSQL's hashtext and ANALYZE, for components that need them (the outbox's key slots, its claim plans). */
+export const functions: DialectFunctions = {
+  hashText: (expr: RawBuilder<unknown>) => sql<number>`hashtext(${expr})`,
+  analyze: async (db, table) => {
+    await sql`analyze ${sql.table(table)}`.execute(db);
+  },
 };
 
 const INT8 = 20;
@@ -81,5 +90,5 @@ export async function openDialect(url: string, options: { schema?: string } = {}
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { name: 'postgres', db, abilities, ...(schema !== undefined && { schema }) };
+  return { name: 'postgres', db, abilities, functions, ...(schema !== undefined && { schema }) };
 }

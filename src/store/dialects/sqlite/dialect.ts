@@ -78,5 +78,6 @@ export function openDialect(url: string): DialectHandle {
   }
   const checkpointer = memory ? undefined : startCheckpointer(sqlite.name);
   const db = new Kysely<Database>({ dialect: new HeraldSqliteDialect({ database: sqlite }, checkpointer) });
-  return { name: 'sqlite', db, abilities };
+  // No hash function (one process relays, owning a single slot) and no statistics to refresh.
+  return { name: 'sqlite', db, abilities, functions: {} };
 }

@@ -1,0 +1,3 @@
+/** Transports: the contracts, the registry, and each transport's public pieces. */
+export * from './types.js';
+export * from './registry.js';

@@ -1,0 +1,105 @@
+/**
+ * How an OutgoingMessage becomes a NATS message: subject, headers and the JetStream
+ * de-duplication id. Pure functions, so the mapping is tested without a server.
+ */
+import { createHash } from 'node:crypto';
+import { headers as natsHeaders, type MsgHdrs } from 'nats';
+import type { IncomingMessage, OutgoingMessage } from '../types.js';
+
+/** The JetStream header that de-duplicates retried publishes within the duplicate window. */
+export const MSG_ID_HEADER = 'Nats-Msg-Id';
+
+/**
+ * One `Nats-Msg-Id` per message of a batch: the event id for an event's first message and
+ * `<eventId>:<n>` (n = 1, 2, ...) for its further, different messages, counted in batch order.
+ * An event that maps to several messages (aliecs leave/enter/list) thus gets distinct ids, and
+ * a retry of the same event — which re-encodes to the same messages in the same order — gets
+ * the same ids, so JetStream drops the copies. A message identical to an earlier one of the
+ * same event in the batch (same subject, bytes and headers: a second outbox entry of one event,
+ * e.g. a replay queued while the original was still pending) gets that message's id, so the
+ * copy is dropped too instead of being stored under `<eventId>:<n>`. A header `Nats-Msg-Id`
+ * set by the profile wins.
+ */
+export function natsMessageIds(messages: readonly OutgoingMessage[]): string[] {
+  const byEvent = new Map<string, Map<string, string>>();
+  return messages.map((m) => {
+    const explicit = m.headers?.[MSG_ID_HEADER];
+    if (explicit !== undefined) return explicit;
+    let ids = byEvent.get(m.eventId);
+    if (ids === undefined) {
+      ids = new Map();
+      byEvent.set(m.eventId, ids);
+    }
+    const sig = messageSignature(m);
+    const known = ids.get(sig);
+    if (known !== undefined) return known;
+    const id = ids.size === 0 ? m.eventId : `${m.eventId}:${ids.size}`;
+    ids.set(sig, id);
+    return id;
+  });
+}
+
+/** A digest of what a subscriber receives: subject, content type, headers and bytes. */
+function messageSignature(m: OutgoingMessage): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify([m.topic, m.contentType ?? null, m.ceAttributes ?? null, m.headers ?? null, m.value === null ? null : m.value.length]));
+  if (m.value !== null) h.update(m.value);
+  return h.digest('base64');
+}
+
+/**
+ * The headers of one message as plain pairs: `content-type`, the message's own headers, and —
+ * only if a profile produced binary-mode CloudEvents attributes despite NATS having no binary
+ * mode in the released binding — each attribute as `ce-<name>` (the draft NATS binding), so no
+ * attribute is lost. `msgId` is added as `Nats-Msg-Id` (JetStream only).
+ */
+export function natsHeaderPairs(m: OutgoingMessage, msgId?: string): [string, string][] {
+  const out: [string, string][] = [];
+  if (m.contentType !== undefined) out.push(['content-type', m.contentType]);
+  for (const [k, v] of Object.entries(m.ceAttributes ?? {})) out.push([`${CE_PREFIX}${k}`, v]);
+  for (const [k, v] of Object.entries(m.headers ?? {})) {
+    if (k === MSG_ID_HEADER) continue;
+    out.push([k, v]);
+  }
+  if (msgId !== undefined) out.push([MSG_ID_HEADER, msgId]);
+  return out;
+}
+
+/** The pairs as a NATS header object, or undefined when there are none (smaller messages). */
+export function toNatsHeaders(pairs: readonly [string, string][]): MsgHdrs | undefined {
+  if (pairs.length === 0) return undefined;
+  const h = natsHeaders();
+  for (const [k, v] of pairs) h.append(k, v);
+  return h;
+}
+
+/** Duplicate window of a stream Herald creates: retries within it are de-duplicated. */
+export const DUPLICATE_WINDOW_MS = 2 * 60_000;
+
+/**
+ * The subjects of the stream a sink creates when `subjects` is not configured: what the
+ * sink's binding publishes to. choria: `choria.>` (lifecycle events and machine transitions);
+ * every other profile: the binding's topic and everything below it.
+ */
+export function defaultStreamSubjects(profile: string, topic: string): string[] {
+  if (profile === 'choria') return ['choria.>'];
+  return [topic, `${topic}.>`];
+}
+
+/** The header prefix of CloudEvents attributes (the NATS binding's binary mode). */
+export const CE_PREFIX = 'ce-';
+
+/** NATS headers as strings (repeated headers joined with `,` as in HTTP), and CloudEvents attributes. */
+export function fromNatsHeaders(h: MsgHdrs | undefined): Pick<IncomingMessage, 'headers' | 'ceAttributes'> {
+  const headers: Record<string, string> = {};
+  if (h === undefined) return { headers };
+  let ce: Record<string, string> | undefined;
+  for (const k of h.keys()) {
+    const v = h.values(k).join(',');
+    headers[k] = v;
+    const lower = k.toLowerCase();
+    if (lower.startsWith(CE_PREFIX)) (ce ??= {})[lower.slice(CE_PREFIX.length)] = v;
+  }
+  if (ce !== undefined && headers['content-type'] !== undefined) ce.datacontenttype = headers['content-type'];
+  return ce === undefined ? { headers } : { headers, ceAttributes: ce };
+}
