@@ -16,7 +16,7 @@ const LAYERS = [
   ['delivery', 'store'],
   ['outbox'],
   ['pipeline'],
-  ['api', 'console', 'consumer', 'tally', 'connect-health'],
+  ['api', 'console', 'consumer', 'tally', 'connect-health', 'describe'],
   ['service'],
   ['cli', 'index.ts'],
 ];

@@ -13,10 +13,14 @@ import { execFileSync } from 'node:child_process';
 import { startCluster, freePort } from '../scripts/kafka/lib.mjs';
 import { createTopic, kcatProduce, producerPerformance } from './reference.js';
 import { printTable, round, ROOT, type ScenarioResult } from './support.js';
+import { deriveRatios } from './ratios.js';
 import {
   e2eHerald, e2eKcat, e2eServeIdle, heraldDirect, heraldDurableSqlite, heraldServeIngest, memoryBrokerDown, queryLatency, tallyThroughput,
   type BenchContext,
 } from './scenarios.js';
+import { webhookE2e, webhookThroughput } from './webhook.js';
+import { streamStalledClients } from './stream.js';
+import { cliBench } from './cli.js';
 
 interface Options { quick: boolean; recordSize: number; partitions: number; only: string[] }
 
@@ -42,7 +46,7 @@ function parseArgs(argv: string[]): Options {
 }
 
 function usage(error?: string): never {
-  const text = 'usage: npm run bench -- [--quick] [--record-size BYTES (512)] [--partitions N (6)] [--only reference,direct,durable,serve,e2e,query,tally,memory]';
+  const text = 'usage: npm run bench -- [--quick] [--record-size BYTES (512)] [--partitions N (6)] [--only reference,direct,durable,serve,e2e,query,tally,memory,webhook,stream,cli]';
   if (error) {
     console.error(`bench: ${error}\n${text}`);
     process.exit(2);
@@ -73,7 +77,7 @@ async function main(): Promise<void> {
     serve: q ? 20_000 : 100_000,
     e2eRate: 2000,
     e2eSeconds: q ? 3 : 10,
-    query: q ? 100_000 : 1_000_000,
+    query: q ? 100_000 : 10_000_000,
     queryReps: q ? 30 : 100,
     tally: q ? 100_000 : 500_000,
     memory: 100_000,
@@ -101,7 +105,7 @@ async function main(): Promise<void> {
   // A stray rejection inside a scenario (e.g. a client error event) is reported, not fatal.
   process.on('unhandledRejection', (err) => log(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`));
   try {
-    const needsBroker = ['reference', 'direct', 'durable', 'serve', 'e2e'].some(wants);
+    const needsBroker = ['reference', 'direct', 'durable', 'serve', 'e2e', 'cli'].some(wants);
     let n = 0;
     const ctx: BenchContext = {
       brokers: '',
@@ -139,6 +143,7 @@ async function main(): Promise<void> {
 
     const N = sizes.throughput;
     await step('reference', 'reference: Kafka ProducerPerformance', async () => producerPerformance(ctx.brokers, await ctx.topic('perf'), N, opts.recordSize));
+    await step('reference', 'reference: ProducerPerformance, batch.size 1 MiB', async () => producerPerformance(ctx.brokers, await ctx.topic('perf1m'), N, opts.recordSize, 1024 * 1024));
     await step('reference', 'reference: kcat -P', async () => kcatProduce(ctx.brokers, await ctx.topic('kcat'), N, opts.recordSize, tmp));
     await step('direct', 'herald direct', () => heraldDirect(ctx, N));
     await step('direct', 'herald direct, structured mode', () => heraldDirect(ctx, N, 'structured'));
@@ -147,14 +152,21 @@ async function main(): Promise<void> {
     await step('serve', 'herald serve + HTTP ingest (SQLite)', async () => heraldServeIngest(ctx, 'sqlite', sizes.serve, await freePort()));
     await step('serve', 'herald serve + HTTP ingest (PostgreSQL)', async () => heraldServeIngest(ctx, 'postgres', sizes.serve, await freePort()));
     await step('e2e', 'e2e latency: kcat reference', () => e2eKcat(ctx, sizes.e2eRate, sizes.e2eSeconds));
-    await step('e2e', 'e2e latency: herald direct', () => e2eHerald(ctx, 'direct', sizes.e2eRate, sizes.e2eSeconds));
-    await step('e2e', 'e2e latency: herald durable', () => e2eHerald(ctx, 'durable', sizes.e2eRate, sizes.e2eSeconds));
+    for (const rate of [sizes.e2eRate, 10_000]) {
+      await step('e2e', `e2e latency: herald direct, ${rate}/s`, () => e2eHerald(ctx, 'direct', rate, sizes.e2eSeconds));
+      await step('e2e', `e2e latency: herald durable, ${rate}/s`, () => e2eHerald(ctx, 'durable', rate, sizes.e2eSeconds));
+    }
     await step('e2e', 'e2e latency: herald serve, idle', async () => e2eServeIdle(ctx, await freePort(), 50));
+    await step('cli', 'cli beside kcat: --help, start-up, emit --input, view', () => cliBench(ctx, q ? 20_000 : 100_000));
     if (cluster) {
       await cluster.stop();
       cluster = undefined;
     }
     await step('tally', 'tally throughput', async () => tallyThroughput(sizes.tally));
+    await step('webhook', 'webhook: delivered events/s to a local receiver', () => webhookThroughput(ctx, q ? 20_000 : 100_000));
+    await step('webhook', 'webhook: e2e latency at 1,000 events/s', () => webhookE2e(ctx, 1000, q ? 3 : 10));
+    await step('stream', 'herald serve, one reading SSE client (reference)', async () => streamStalledClients(ctx, 10_000, await freePort(), 0));
+    await step('stream', 'herald serve with 100 stalled SSE clients', async () => streamStalledClients(ctx, 10_000, await freePort()));
     await step('memory', 'memory of herald serve with the broker down', async () => memoryBrokerDown(ctx, sizes.memory, await freePort(), await freePort()));
     await step('query', `query latency over ${sizes.query} events (SQLite)`, () => queryLatency(ctx, 'sqlite', sizes.query, sizes.queryReps));
     await step('query', `query latency over ${sizes.query} events (PostgreSQL)`, () => queryLatency(ctx, 'postgres', sizes.query, sizes.queryReps));
@@ -162,24 +174,8 @@ async function main(): Promise<void> {
     await cleanup();
   }
 
-  // Ratios: throughput against Kafka's ProducerPerformance (same run, same broker, same size).
-  const perf = results.find((r) => r.name === 'reference: Kafka ProducerPerformance');
-  if (perf) {
-    for (const r of results) {
-      if (/^(reference: kcat|herald (direct|durable|serve))/.test(r.name)) {
-        r.ratio_to_reference = r.events_per_s / perf.events_per_s;
-        r.reference = 'ProducerPerformance';
-      }
-    }
-  }
-  const kcatE2e = results.find((r) => r.name === 'e2e latency: reference kcat -P');
-  if (kcatE2e) {
-    for (const r of results) {
-      if (r.name.startsWith('e2e latency: herald') && r.p99_ms !== undefined && kcatE2e.p99_ms !== undefined) {
-        r.note = `${r.note ?? ''}; p99 ${round(r.p99_ms / kcatE2e.p99_ms)} × kcat's`;
-      }
-    }
-  }
+  // Ratios: every throughput against the best reference of this run; durable ÷ direct; serve ÷ library; e2e p99 ÷ kcat's.
+  results.push(...deriveRatios(results));
   for (const r of results) {
     for (const k of ['seconds', 'events_per_s', 'p50_ms', 'p99_ms', 'max_ms', 'peak_rss_mb', 'ratio_to_reference'] as const) {
       if (r[k] !== undefined) r[k] = round(r[k]!, k === 'ratio_to_reference' ? 3 : 2);

@@ -21,6 +21,8 @@ export interface ScenarioResult {
   /** Herald / reference, for throughput scenarios that have one (higher is better). */
   ratio_to_reference?: number;
   reference?: string;
+  /** Durable scenarios: the rate at which the events were stored (callers resolved), before the relay drained. */
+  stored_per_s?: number;
   note?: string;
 }
 
@@ -54,13 +56,13 @@ export function run(cmd: string, args: string[], options: { input?: string | Buf
 export function printTable(results: ScenarioResult[]): void {
   const cols: Array<[string, (r: ScenarioResult) => string]> = [
     ['scenario', (r) => r.name],
-    ['events', (r) => String(r.events)],
-    ['seconds', (r) => r.seconds.toFixed(2)],
-    ['events/s', (r) => Math.round(r.events_per_s).toLocaleString('en-US')],
+    ['events', (r) => (Number.isFinite(r.events_per_s) ? String(r.events) : '')],
+    ['seconds', (r) => (Number.isFinite(r.events_per_s) ? r.seconds.toFixed(2) : '')],
+    ['events/s', (r) => (Number.isFinite(r.events_per_s) ? Math.round(r.events_per_s).toLocaleString('en-US') : '')],
     ['p50 ms', (r) => (r.p50_ms === undefined ? '' : r.p50_ms.toFixed(2))],
     ['p99 ms', (r) => (r.p99_ms === undefined ? '' : r.p99_ms.toFixed(2))],
     ['peak RSS MB', (r) => (r.peak_rss_mb === undefined ? '' : r.peak_rss_mb.toFixed(0))],
-    ['ratio', (r) => (r.ratio_to_reference === undefined ? '' : `${r.ratio_to_reference.toFixed(2)} × ${r.reference ?? ''}`)],
+    ['ratio', (r) => (r.ratio_to_reference === undefined ? '' : r.reference ? `${r.ratio_to_reference.toFixed(2)} × ${r.reference}` : r.ratio_to_reference.toFixed(2))],
   ];
   const rows = results.map((r) => cols.map(([, f]) => f(r)));
   const widths = cols.map(([h], i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));

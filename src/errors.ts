@@ -26,8 +26,10 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, exit: 1 },
   PAYLOAD_TOO_LARGE: { status: 413, exit: 1 },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, exit: 1 },
-  /** The store (SQLite/PostgreSQL) cannot be reached or failed. */
+  /** The store (SQLite/PostgreSQL) cannot be reached right now; retry later (the API sends Retry-After). */
   STORE_UNAVAILABLE: { status: 503, exit: 1 },
+  /** The store has no space left (disk full, PostgreSQL disk_full); writes fail until space returns. */
+  STORE_FULL: { status: 507, exit: 1 },
   /** A broker could not be reached in time, refused the connection, or timed out. */
   BROKER_UNAVAILABLE: { status: 503, exit: 1 },
   /** The broker rejected a message permanently (too large, invalid topic, not authorised). */

@@ -4,6 +4,21 @@
  * them from here, so neither depends on the other.
  */
 
+/**
+ * What a transport may add to a message besides its topic, key, value and the fields the
+ * profile set (`ceAttributes`, `headers`, `priority`):
+ * - `herald` (the default): Herald's own metadata — a `content-type` header from `contentType`
+ *   (Kafka, NATS), the AMQP `messageId` (the event id) and `timestamp` properties.
+ * - `none`: the upstream system sends bare messages and its consumers see nothing else.
+ *   `contentType` then travels only where the protocol has a property for it (AMQP's
+ *   content-type), never as a header; no message id, no timestamp, no empty headers table.
+ * Kept in both, because a delivery promise rests on them: AMQP delivery mode 2 (persistent)
+ * and the mandatory flag (unroutable messages are parked, not lost; a publish flag, never on
+ * the delivered message), and JetStream's `Nats-Msg-Id` (de-duplication of retried publishes;
+ * core NATS gets no header at all).
+ */
+export type WireMetadata = 'herald' | 'none';
+
 /** A message ready for any transport; each transport maps it to its protocol. */
 export interface OutgoingMessage {
   /** The canonical event this message came from (JetStream Nats-Msg-Id, AMQP messageId). */
@@ -24,6 +39,10 @@ export interface OutgoingMessage {
   ceAttributes?: Record<string, string>;
   /** Other transport headers, as is. */
   headers?: Record<string, string>;
+  /** What the transport may add (see WireMetadata); undefined = `herald`. */
+  metadata?: WireMetadata;
+  /** AMQP `priority` property (0-9), where the protocol has one; undefined = not set. */
+  priority?: number;
 }
 
 /** A message as a source read it. */

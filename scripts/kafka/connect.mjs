@@ -4,12 +4,22 @@
 // on 127.0.0.1:${HERALD_DEV_KAFKA_PORT:-19092} (npm run kafka:up), data and pid in
 // ${HERALD_DEV_CONNECT_DIR:-./.herald/connect}. The FileStreamSource/Sink connectors are built in.
 import { join, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ROOT, isAlive, readPid, startConnect, stopPid, portOpen } from './lib.mjs';
 
-const port = Number(process.env.HERALD_DEV_CONNECT_PORT ?? 18083);
+// `up` records where it put the Kafka Connect it started (data dir, port) in .herald/connect.state.json,
+// so `down` (and a second `up`) find it without the environment `up` was given.
+const stateFile = join(ROOT, '.herald', 'connect.state.json');
+const state = (() => {
+  try {
+    return JSON.parse(readFileSync(stateFile, 'utf8'));
+  } catch {
+    return undefined;
+  }
+})();
+const port = Number(process.env.HERALD_DEV_CONNECT_PORT ?? (process.env.HERALD_DEV_CONNECT_DIR === undefined ? state?.port : undefined) ?? 18083);
 const kafkaPort = Number(process.env.HERALD_DEV_KAFKA_PORT ?? 19092);
-const dir = resolve(process.env.HERALD_DEV_CONNECT_DIR ?? join(ROOT, '.herald', 'connect'));
+const dir = resolve(process.env.HERALD_DEV_CONNECT_DIR ?? state?.dir ?? join(ROOT, '.herald', 'connect'));
 const pidFile = join(dir, 'connect.pid');
 const cmd = process.argv[2];
 
@@ -40,6 +50,8 @@ if (cmd === 'up') {
     console.error(String(err.message ?? err));
     process.exit(1);
   }
+  mkdirSync(join(ROOT, '.herald'), { recursive: true });
+  writeFileSync(stateFile, JSON.stringify({ dir, port }) + '\n');
   console.log(`Kafka Connect is ready: REST API http://127.0.0.1:${port} against broker 127.0.0.1:${kafkaPort} (data in ${dir}; stop with npm run connect:down)`);
 } else if (cmd === 'down') {
   const pid = readPid(pidFile);
@@ -48,6 +60,7 @@ if (cmd === 'up') {
     process.exit(0);
   }
   await stopPid(pid);
+  if (state?.dir === dir) rmSync(stateFile, { force: true });
   console.log(`Kafka Connect stopped (pid ${pid})`);
 } else {
   console.error('usage: connect.mjs up|down');

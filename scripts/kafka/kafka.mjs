@@ -2,11 +2,21 @@
 // `npm run kafka:up` / `npm run kafka:down`: a single-node KRaft broker for development on
 // 127.0.0.1:${HERALD_DEV_KAFKA_PORT:-19092} with data in ${HERALD_DEV_KAFKA_DIR:-./.herald/kafka}.
 import { join, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ROOT, isAlive, readPid, startCluster, stopPid, portOpen } from './lib.mjs';
 
-const port = Number(process.env.HERALD_DEV_KAFKA_PORT ?? 19092);
-const dir = resolve(process.env.HERALD_DEV_KAFKA_DIR ?? join(ROOT, '.herald', 'kafka'));
+// `up` records where it put the Kafka it started (data dir, port) in .herald/kafka.state.json,
+// so `down` (and a second `up`) find it without the environment `up` was given.
+const stateFile = join(ROOT, '.herald', 'kafka.state.json');
+const state = (() => {
+  try {
+    return JSON.parse(readFileSync(stateFile, 'utf8'));
+  } catch {
+    return undefined;
+  }
+})();
+const port = Number(process.env.HERALD_DEV_KAFKA_PORT ?? (process.env.HERALD_DEV_KAFKA_DIR === undefined ? state?.port : undefined) ?? 19092);
+const dir = resolve(process.env.HERALD_DEV_KAFKA_DIR ?? state?.dir ?? join(ROOT, '.herald', 'kafka'));
 const pidFile = join(dir, 'node-1', 'broker.pid');
 const cmd = process.argv[2];
 
@@ -31,6 +41,8 @@ if (cmd === 'up') {
     console.error(String(err.message ?? err));
     process.exit(1);
   }
+  mkdirSync(join(ROOT, '.herald'), { recursive: true });
+  writeFileSync(stateFile, JSON.stringify({ dir, port }) + '\n');
   console.log(`Kafka is ready: bootstrap 127.0.0.1:${port} (data in ${dir}; stop with npm run kafka:down)`);
 } else if (cmd === 'down') {
   const pid = readPid(pidFile);
@@ -39,6 +51,7 @@ if (cmd === 'up') {
     process.exit(0);
   }
   await stopPid(pid);
+  if (state?.dir === dir) rmSync(stateFile, { force: true });
   console.log(`Kafka stopped (pid ${pid})`);
 } else {
   console.error('usage: kafka.mjs up|down');

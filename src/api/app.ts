@@ -3,6 +3,7 @@
  * Routes carry TypeBox schemas (validation, serialization and the OpenAPI document); one
  * error handler maps every failure to the error catalogue's status and JSON body.
  */
+import { isUtf8 } from 'node:buffer';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -14,14 +15,18 @@ import type { EventStore } from '../store/types.js';
 import { createAuthorizer } from './auth.js';
 import type { Ingest } from '../pipeline/ingest.js';
 import type { ApiContext, SinkStatusSource } from './context.js';
-import { toHeraldError } from './errors.js';
+import { RETRY_AFTER_SECONDS, toHeraldError } from './errors.js';
 import { createApiMetrics } from './metrics.js';
 import { createNotifier, type Notifier } from './notifier.js';
 import { streamRoutes } from './routes/stream.js';
 import { entitiesRoutes } from './routes/entities.js';
 import { eventsRoutes } from './routes/events.js';
 import { systemRoutes } from './routes/system.js';
+import { describeRoutes } from './routes/describe.js';
 import { createValidatorCompiler } from './validation.js';
+import { registerJsonParser } from './body.js';
+import { ValidationError } from '../errors.js';
+import { summarize, textProblems } from '../events/validate.js';
 import { consolePlugin } from '../console/index.js';
 
 export interface AppOptions {
@@ -40,6 +45,23 @@ export interface AppOptions {
 
 const JSON_TYPES = ['application/cloudevents+json', 'application/cloudevents-batch+json'];
 
+/** NUL and lone surrogates in query or path parameters, named `<what> <name>`. */
+function parameterProblems(values: unknown, what: string): Array<{ path: string; message: string }> {
+  if (values === null || typeof values !== 'object') return [];
+  return Object.entries(values as Record<string, unknown>).flatMap(([name, v]) => textProblems(v, name, 2).map((p) => ({ path: p.path, message: `(${what}) ${p.message}` })));
+}
+
+/**
+ * True when the request target's percent-escapes (or raw bytes) are not UTF-8, e.g. `%ED%A0%80`
+ * (an encoded surrogate) or `%FF`: the query parser would turn them into U+FFFD silently, so a
+ * filter would match nothing instead of saying why. The raw target reaches us as latin1 text.
+ */
+function targetIsNotUtf8(url: string): boolean {
+  if (!/%[89a-fA-F][0-9a-fA-F]|[^\x00-\x7f]/.test(url)) return false;
+  const bytes = Buffer.from(url.replace(/%[0-9a-fA-F]{2}/g, (m) => String.fromCharCode(parseInt(m.slice(1), 16))), 'latin1');
+  return !isUtf8(bytes);
+}
+
 /** Builds the app (routes, auth, metrics, OpenAPI, docs); does not listen. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { store, config } = options;
@@ -50,13 +72,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.bodyLimit,
     ajv: { customOptions: { strict: false } },
-    routerOptions: { ignoreTrailingSlash: true },
+    // Long path parameters reach the routes, which answer 400 (an id over 255 characters) or 404,
+    // in the catalogue's shape, instead of the router's bare 414.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(createValidatorCompiler());
   // text/plain is not an event format: a body in it is a 415, not a string that fails validation.
   app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'ignore'));
+  registerJsonParser(app as unknown as FastifyInstance, JSON_TYPES);
 
   const metrics = createApiMetrics(options.metrics);
   const ctx: ApiContext = {
@@ -73,6 +97,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request) => {
     authorizer.check(request.routeOptions.config.access ?? 'open', request.headers.authorization);
   });
+  // Query and path parameters reach SQL filters: text that no store can hold (NUL, lone
+  // surrogates) is a 400 naming the parameter, on every route, before any handler runs.
+  app.addHook('preValidation', async (request) => {
+    const problems = [
+      ...(targetIsNotUtf8(request.raw.url ?? '') ? [{ path: 'url', message: 'has percent-escapes that are not UTF-8' }] : []),
+      ...parameterProblems(request.query, 'query parameter'),
+      ...parameterProblems(request.params, 'path parameter'),
+    ];
+    if (problems.length > 0) throw new ValidationError(summarize(problems, 'invalid request'), problems, 'INVALID_REQUEST');
+  });
   app.addHook('onResponse', async (request, reply) => {
     const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
     metrics.httpRequests.inc(labels);
@@ -87,6 +121,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       request.log.debug({ method: request.method, url: request.routeOptions.url, code: h.code }, h.message);
     }
     if (h.code === 'UNAUTHORIZED') void reply.header('WWW-Authenticate', 'Bearer');
+    const retryAfter = RETRY_AFTER_SECONDS[h.code];
+    if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
     return reply.code(h.status).send(h.toJSON());
   });
   app.setNotFoundHandler((request, reply) =>
@@ -106,9 +142,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(eventsRoutes, { ctx });
   await app.register(entitiesRoutes, { ctx });
   await app.register(systemRoutes, { ctx });
+  await app.register(describeRoutes, { ctx });
   app.get('/openapi.json', { config: { access: 'open' }, schema: { hide: true } }, async () => app.swagger());
   // The web console at / (its live feed is a read route, so the auth hook above covers it).
-  await app.register(consolePlugin, { store, wakeup: ctx.notifier, ...(options.sinks !== undefined && { sinks: options.sinks }) });
+  await app.register(consolePlugin, { store, wakeup: ctx.notifier, stallMs: config.server.streamStallMs, ...(options.sinks !== undefined && { sinks: options.sinks }) });
 
   await app.ready();
   return app as unknown as FastifyInstance;

@@ -10,6 +10,13 @@ interface FastifyLikeError {
   message?: string;
 }
 
+/** Seconds a client should wait before retrying, by code (the `Retry-After` header). */
+export const RETRY_AFTER_SECONDS: Partial<Record<HeraldError['code'], number>> = {
+  STORE_UNAVAILABLE: 2,
+  CLOSED: 2,
+  STORE_FULL: 30,
+};
+
 /** Converts Fastify's own errors (body parsing, limits) and unknown errors into HeraldErrors. */
 export function toHeraldError(err: unknown, bodyLimit: number): HeraldError {
   if (err instanceof HeraldError) return err;
@@ -23,6 +30,15 @@ export function toHeraldError(err: unknown, bodyLimit: number): HeraldError {
       return new ValidationError('request body is empty; send a JSON document', [{ path: '', message: 'body is empty' }], 'INVALID_REQUEST');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new ValidationError(`request body is not valid JSON: ${e.message ?? ''}`.trim(), [{ path: '', message: 'is not valid JSON' }], 'INVALID_REQUEST');
+    // @fastify/static (the /docs assets) refuses odd names (`..`, NUL, `\`, too long) with 403 or
+    // 500: to a client such a file simply does not exist.
+    case 'FST_STATIC_FORBIDDEN_PATH':
+    case 'ENAMETOOLONG':
+    case 'ENOENT':
+    case 'EISDIR':
+    case 'ENOTDIR':
+    case 'ERR_INVALID_ARG_VALUE':
+      return new HeraldError('NOT_FOUND', 'no such file');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ValidationError('Content-Length does not match the body', [{ path: 'Content-Length', message: 'does not match the body' }], 'INVALID_REQUEST');
     default:
@@ -33,7 +49,7 @@ export function toHeraldError(err: unknown, bodyLimit: number): HeraldError {
   }
   switch (e.statusCode) {
     case 400: return new HeraldError('INVALID_REQUEST', e.message ?? 'bad request');
-    case 404: return new HeraldError('NOT_FOUND', e.message ?? 'not found');
+    case 403: case 404: return new HeraldError('NOT_FOUND', 'not found');
     case 413: return new HeraldError('PAYLOAD_TOO_LARGE', `request body is larger than ${bodyLimit} bytes (server.bodyLimit)`);
     case 415: return new HeraldError('UNSUPPORTED_MEDIA_TYPE', 'unsupported content type; send application/json');
     default: return new HeraldError('INTERNAL', 'internal error; the server log has the details', { cause: err });

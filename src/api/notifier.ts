@@ -7,11 +7,17 @@ export interface Notifier {
   /** Resolves at the next notify() or after `ms`, whichever comes first. */
   wait(ms: number): Promise<void>;
   notify(): void;
+  /** How many times notify() was called: what was read before a change has an older number. */
+  readonly generation: number;
 }
 
 export function createNotifier(): Notifier {
   let waiters: Array<() => void> = [];
+  let generation = 0;
   return {
+    get generation() {
+      return generation;
+    },
     wait(ms) {
       return new Promise<void>((resolve) => {
         const timer = setTimeout(done, ms);
@@ -24,6 +30,7 @@ export function createNotifier(): Notifier {
       });
     },
     notify() {
+      generation += 1;
       const current = waiters;
       waiters = [];
       for (const w of current) w();

@@ -51,9 +51,13 @@ export const EventsQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_LIMIT, default: DEFAULT_LIMIT, description: `Page size (max ${MAX_LIMIT})` })),
   offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
   order: Type.Optional(Type.Union([Type.Literal('ascending'), Type.Literal('descending')], { default: 'ascending', description: 'By event time' })),
-  cluster_id: Type.Optional(Type.String({ minLength: 1, description: 'Alias: entity_kind=cluster&entity_id=ID' })),
-  host_ids: Type.Optional(StringOrList('Alias: entity_kind=host&entity_id=IDs')),
-  infra_env_id: Type.Optional(Type.String({ minLength: 1, description: 'Alias: entity_kind=infra-env&entity_id=ID' })),
+  // The Assisted Installer's scope (src/api/query.ts assistedScope); an event's cluster, host and
+  // infra-env come from its entity or data (src/events/refs.ts).
+  cluster_id: Type.Optional(Type.String({ minLength: 1, description: "Assisted alias: every event of the cluster, its hosts' events included; narrowed by host_ids / cluster_level (either matches)" })),
+  host_ids: Type.Optional(StringOrList('Assisted alias: events of these hosts (within cluster_id when given)')),
+  host_id: Type.Optional(Type.String({ minLength: 1, description: 'Deprecated Assisted alias: one host, added to host_ids' })),
+  infra_env_id: Type.Optional(Type.String({ minLength: 1, description: "Assisted alias: every event of the infra-env, its hosts' events included (when neither cluster_id nor host_ids is given)" })),
+  cluster_level: Type.Optional(Type.Boolean({ description: 'Assisted alias, with cluster_id: the cluster-level events (no host); with host_ids too, those OR the hosts\' events' })),
 });
 
 /** The list filters without paging, for the live stream; `last_event_id` stands in for the header. */
@@ -115,6 +119,21 @@ export const SinkStatusSchema = Type.Object({
   oldestPendingAgeSeconds: Type.Union([Type.Number(), Type.Null()]),
   lastError: Type.Union([Type.String(), Type.Null()]),
   lastErrorAt: Type.Union([Type.String(), Type.Null()]),
+  /** HTTP sinks (webhook) only: the endpoint's latency and last response status. */
+  endpoint: Type.Optional(Type.Object({
+    url: Type.String({ description: 'the endpoint, without credentials or query' }),
+    lastStatus: Type.Union([Type.Integer(), Type.Null()], { description: 'HTTP status of the last answer' }),
+    lastResponseAt: Type.Union([Type.String(), Type.Null()]),
+    requests: Type.Integer(),
+    succeeded: Type.Integer({ description: 'requests answered 2xx' }),
+    latencyMs: Type.Object({
+      last: Type.Union([Type.Number(), Type.Null()]),
+      p50: Type.Union([Type.Number(), Type.Null()]),
+      p99: Type.Union([Type.Number(), Type.Null()]),
+      max: Type.Union([Type.Number(), Type.Null()]),
+    }, { description: 'round-trip times of the recent requests (up to 1024)' }),
+    retryAfterUntil: Type.Union([Type.String(), Type.Null()], { description: "while the endpoint's Retry-After holds requests back" }),
+  })),
 });
 
 export const Status = Type.Object({ status: Type.String() }, { additionalProperties: true });

@@ -4,6 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
+import { closest } from './suggest.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -19,7 +20,21 @@ export interface ParsedFlags {
   positionals: string[];
 }
 
+/**
+ * Thrown by parseFlags instead of parsing while `collectFlags` is on: `herald completion`
+ * learns every command's flags by running it this way (each command parses its flags before
+ * it does anything else), so the completion scripts can never miss a flag a command takes.
+ */
+export class FlagsCollected extends Error {
+  constructor(readonly command: string, readonly options: OptionSpec) {
+    super(`flags of herald ${command}`);
+  }
+}
+
+export const flagCollection = { active: false };
+
 export function parseFlags(command: string, argv: string[], options: OptionSpec, allowPositionals = false): ParsedFlags {
+  if (flagCollection.active) throw new FlagsCollected(command, { ...GLOBAL_OPTIONS, ...options });
   try {
     return parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...options }, strict: true, allowPositionals });
   } catch (err) {
@@ -28,7 +43,9 @@ export function parseFlags(command: string, argv: string[], options: OptionSpec,
     const flag = m?.[1] ?? '';
     const known = Object.keys(options).map((k) => `--${k}`).join(', ');
     if ((err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      throw new UsageError(`herald ${command}: unknown flag ${flag}; allowed flags: ${known}, --config, --log-level`, [{ path: flag, message: 'unknown flag' }]);
+      const guess = closest(flag.replace(/^-+/, ''), Object.keys({ ...GLOBAL_OPTIONS, ...options }));
+      const hint = guess !== undefined ? ` (did you mean --${guess}?)` : '';
+      throw new UsageError(`herald ${command}: unknown flag ${flag}${hint}; allowed flags: ${known}, --config, --log-level`, [{ path: flag, message: guess !== undefined ? `unknown flag; did you mean --${guess}?` : 'unknown flag' }]);
     }
     if ((err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       throw new UsageError(`herald ${command}: ${flag} ${/requires an argument|argument missing/.test(msg) ? 'needs a value' : 'takes no value'}`, [{ path: flag, message: msg }]);

@@ -5,7 +5,7 @@
  * (exit 1). Prints the event id, and where Kafka stored it, on stdout.
  */
 import { readFileSync } from 'node:fs';
-import { createBindings } from '../delivery/binding.js';
+import { createBindings, type SinkBinding } from '../delivery/binding.js';
 import { DirectDelivery } from '../delivery/direct.js';
 import { HeraldError, UsageError, ValidationError, type FieldProblem } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -14,7 +14,8 @@ import { Ingest } from '../pipeline/ingest.js';
 import { getProfile, PROFILE_NAMES, PROFILES, type ProfileName } from '../profiles/registry.js';
 import type { EmitFlags } from '../profiles/types.js';
 import { oneOf, parseDuration, parseFlags, type OptionSpec } from './args.js';
-import { flagName, sinkFromFlags } from './transport-flags.js';
+import { flagNamer, sinkFromFlags } from './transport-flags.js';
+import { publishInput, summaryLine } from './emit-input.js';
 import { readConfigFile, validateConfigInput } from '../config/load.js';
 
 const COMMON_OPTIONS: OptionSpec = {
@@ -23,6 +24,7 @@ const COMMON_OPTIONS: OptionSpec = {
   jetstream: { type: 'boolean' },
   amqp: { type: 'string' },
   exchange: { type: 'string' },
+  webhook: { type: 'string' },
   server: { type: 'string' },
   topic: { type: 'string' },
   type: { type: 'string' },
@@ -37,6 +39,8 @@ const COMMON_OPTIONS: OptionSpec = {
   'content-type': { type: 'string' },
   dataschema: { type: 'string' },
   data: { type: 'string' },
+  input: { type: 'string' },
+  header: { type: 'string', multiple: true },
   profile: { type: 'string' },
   mode: { type: 'string' },
   timeout: { type: 'string' },
@@ -56,12 +60,30 @@ const OPTIONS: OptionSpec = {
   ...Object.fromEntries(PROFILE_FLAGS.map((f) => [f, { type: 'string' as const }])),
 };
 
-const USAGE = `usage: herald emit --type TYPE [--source SOURCE] [--subject S] [--entity KIND:ID] [--data JSON|@FILE]
+const USAGE = `usage: herald emit --type TYPE [--source SOURCE] [--subject S] [--entity KIND:ID] [--data JSON|@FILE|@-]
        [--severity debug|info|warning|error|critical] [--id ID] [--time RFC3339] [--key KEY] [--message TEXT]
        [--content-type TYPE] [--dataschema URI]
-       [--brokers HOST:PORT[,...] | --nats URL [--jetstream] | --amqp URL [--exchange NAME] | --server URL]
+       [--brokers HOST:PORT[,...] | --nats URL [--jetstream] | --amqp URL [--exchange NAME] | --webhook URL | --server URL]
        [--topic T] [--profile ${PROFILE_NAMES.join('|')}] [--mode binary|structured]
-       [--timeout 10s] [--producer-properties FILE]`;
+       [--timeout 10s] [--producer-properties FILE] [--header K=V ...]
+       herald emit --input FILE|- [--type TYPE --source SOURCE ...] [transport flags]
+  --input reads NDJSON, one event per line: an event object as POST /v2/events takes it, or,
+  with --type or --source, each line is the data of an event those flags describe. Events are
+  published in batches; one summary line goes to stderr; exit 1 names the lines that failed.
+  --header K=V (repeatable) adds a Kafka/NATS header or AMQP message header to every message.
+  --webhook signs with HERALD_WEBHOOK_SECRET (whsec_...) when it is set.`;
+
+/** Every profile's own `herald emit` flags, with their help texts, for `--help`. */
+export function profileFlagsHelp(): string {
+  const out: string[] = [];
+  for (const p of Object.values(PROFILES)) {
+    const flags = Object.entries(p.emit?.flags ?? {});
+    if (flags.length === 0) continue;
+    const width = Math.max(...flags.map(([f]) => f.length)) + 2;
+    out.push('', `flags of --profile ${p.name}:`, ...flags.map(([f, help]) => `  --${f.padEnd(width)}${help}`));
+  }
+  return out.join('\n');
+}
 
 /** Event field → the flag that sets it, for error messages. */
 const FIELD_FLAGS: Record<string, string> = {
@@ -86,9 +108,9 @@ export function parseData(value: string): unknown {
   let where = '--data';
   if (value.startsWith('@')) {
     const file = value.slice(1);
-    where = `--data @${file}`;
+    where = file === '-' ? '--data @- (stdin)' : `--data @${file}`;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readFileSync(file === '-' ? 0 : file, 'utf8');
     } catch (err) {
       throw new UsageError(`--data: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, [{ path: '--data', message: 'file cannot be read' }]);
     }
@@ -129,10 +151,10 @@ function commonInput(values: Record<string, unknown>, entity: { kind: string; id
 }
 
 /** The event input the flags describe, in the profile's vocabulary; validated by the ingest. */
-function eventInput(values: Record<string, unknown>, profile: ProfileName): Record<string, unknown> {
+function eventInput(values: Record<string, unknown>, profile: ProfileName, line?: { data: unknown }): Record<string, unknown> {
   const entity = typeof values.entity === 'string' ? parseEntity(values.entity) : undefined;
-  const hasData = typeof values.data === 'string';
-  const data = hasData ? parseData(values.data as string) : undefined;
+  const hasData = line !== undefined || typeof values.data === 'string';
+  const data = line !== undefined ? line.data : hasData ? parseData(values.data as string) : undefined;
   const specific = PROFILE_FLAGS.filter((f) => typeof values[f] === 'string');
   const allowed = PROFILE_EMIT_FLAGS[profile] ?? [];
   const stray = specific.find((f) => !allowed.includes(f));
@@ -193,7 +215,7 @@ async function postToServer(url: string, event: Record<string, unknown>, timeout
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags('emit', argv, OPTIONS);
   if (values.help === true) {
-    process.stdout.write(USAGE + '\n');
+    process.stdout.write(USAGE + '\n' + profileFlagsHelp() + '\n');
     return 0;
   }
   const profileName = (typeof values.profile === 'string' ? getProfile(values.profile).name : 'cloudevents') as ProfileName;
@@ -203,9 +225,20 @@ export async function run(argv: string[]): Promise<number> {
   }
   const timeoutMs = typeof values.timeout === 'string' ? parseDuration(values.timeout, '--timeout') : 10_000;
   if (timeoutMs <= 0) throw new UsageError('--timeout must be more than 0', [{ path: '--timeout', message: 'must be more than 0' }]);
-  const transports = ['brokers', 'nats', 'amqp', 'server'].filter((k) => typeof values[k] === 'string');
+  const transports = ['brokers', 'nats', 'amqp', 'webhook', 'server'].filter((k) => typeof values[k] === 'string');
   if (transports.length > 1) {
     throw new UsageError(`give one of ${transports.map((t) => `--${t}`).join(', ')}, not several`, [{ path: `--${transports[1]}`, message: 'conflicts with --' + transports[0] }]);
+  }
+  const bulk = typeof values.input === 'string' ? values.input : undefined;
+  if (bulk !== undefined) {
+    for (const f of ['data', 'id'] as const) {
+      if (typeof values[f] === 'string') throw new UsageError(`--${f} and --input exclude each other (each --input line is one event${f === 'data' ? ', or its data' : ''})`, [{ path: `--${f}`, message: 'conflicts with --input' }]);
+    }
+    if (typeof values.server === 'string') throw new UsageError('--input publishes to a broker or webhook; to post events to herald serve, send them to POST /v2/events', [{ path: '--input', message: 'conflicts with --server' }]);
+  }
+  const headers = parseHeaders(values.header);
+  if (headers !== undefined && typeof values.server === 'string') {
+    throw new UsageError('--header sets broker headers; herald serve takes them from its sinks', [{ path: '--header', message: 'conflicts with --server' }]);
   }
   if (typeof values.server === 'string') {
     const id = await postToServer(values.server, eventInput(values, profileName), timeoutMs);
@@ -220,13 +253,23 @@ export async function run(argv: string[]): Promise<number> {
     ...(mode !== undefined && { mode }),
     timeoutMs: Math.max(100, timeoutMs),
   });
-  const input = eventInput(values, profileName);
+  const input = bulk === undefined ? eventInput(values, profileName) : undefined;
   const logLevel = typeof values['log-level'] === 'string' ? values['log-level'] : 'warn';
   const logger = createLogger({ level: logLevel as 'warn', name: 'herald-emit' });
-  const [binding] = createBindings([config], { at: flagName });
+  const [binding] = createBindings([config], { at: flagNamer(config.type) });
   const delivery = new DirectDelivery({ logger });
+  if (headers !== undefined) withHeaders(binding!, headers);
   const ingest = new Ingest({ handover: new DirectHandover([binding!], delivery), redactKeys: redactKeys(values) });
   try {
+    if (bulk !== undefined) {
+      // With --type or --source each line is an event's data; else each line is an event.
+      const lineIsData = typeof values.type === 'string' || typeof values.source === 'string';
+      const toInput = lineIsData ? (data: unknown) => eventInput(values, profileName, { data }) : (event: unknown) => event;
+      const started = performance.now();
+      const r = await publishInput(bulk, ingest, toInput, (problems) => problems.map((p) => `${p.path === '' ? '(event)' : p.path} ${p.message}`).join('; '));
+      process.stderr.write(summaryLine(bulk, r, performance.now() - started) + '\n');
+      return r.failures.length > 0 ? 1 : 0;
+    }
     let result;
     try {
       result = await ingest.events(input);
@@ -247,6 +290,25 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     await delivery.close();
   }
+}
+
+/** `--header K=V` (repeatable): headers added to every message. */
+export function parseHeaders(value: unknown): Record<string, string> | undefined {
+  const list = Array.isArray(value) ? (value as string[]) : typeof value === 'string' ? [value] : [];
+  if (list.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const h of list) {
+    const i = h.indexOf('=');
+    if (i <= 0) throw new UsageError(`--header must be KEY=VALUE, got "${h}"`, [{ path: '--header', message: 'must be KEY=VALUE' }]);
+    out[h.slice(0, i)] = h.slice(i + 1);
+  }
+  return out;
+}
+
+/** Makes a binding add `headers` to every message it encodes (Kafka/NATS headers, AMQP message headers). */
+function withHeaders(binding: SinkBinding, headers: Record<string, string>): void {
+  const encode = binding.encode.bind(binding);
+  binding.encode = (event) => encode(event).map((m) => ({ ...m, headers: { ...m.headers, ...headers } }));
 }
 
 /** Extra secret key names: HERALD_REDACT_KEYS, and redact.keys of --config when given. */

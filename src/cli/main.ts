@@ -2,48 +2,68 @@
 /**
  * `herald <command>`: dispatches to one module per command. Each command module exports
  * `run(argv): Promise<number>` (the exit code). Errors become exit codes from the catalogue.
+ *
+ * Start-up matters (people script `herald emit` in loops): this module imports only the error
+ * catalogue, and each command is a dynamic import, so `herald --help` and `--version` read
+ * nothing else and a command loads only what it uses (see scripts/build-cli.mjs).
  */
+import { readFileSync } from 'node:fs';
 import { formatProblems, isHeraldError } from '../errors.js';
+import { COMMANDS, type CommandEntry } from './commands.js';
+import { closest } from './suggest.js';
 
-export interface CommandModule {
-  run(argv: string[]): Promise<number>;
-}
+export type { CommandModule } from './commands.js';
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
-  serve: { summary: 'REST API, event store and durable outbox relay to the configured sinks', load: () => import('./serve.js') },
-  emit: { summary: 'publish one event to a broker, or through a running herald serve (--server)', load: () => import('./emit.js') },
-  view: { summary: 'tail events from Kafka topics, NATS subjects or an AMQP exchange', load: () => import('./view.js') },
-  tally: { summary: 'observe lifecycle events and serve Prometheus metrics', load: () => import('./tally.js') },
-  'connect-health': { summary: 'health sidecar for Kafka Connect connectors (Kubernetes probes)', load: () => import('./connect-health.js') },
-  topics: { summary: 'list topics of a Kafka cluster with their settings', load: () => import('./topics.js') },
-  replay: { summary: 're-publish stored events to a sink through the outbox', load: () => import('./replay.js') },
-  bridge: { summary: 'consume from one transport and publish to a sink through the outbox', load: () => import('./bridge.js') },
+/** The commands, and `completion` (which reads the others' flags, so it is not one of COMMANDS). */
+const ALL: Record<string, CommandEntry> = {
+  ...COMMANDS,
+  completion: { summary: 'print a shell completion script: herald completion bash|zsh', load: () => import('./completion.js') },
 };
 
+/** The package version (package.json sits two levels above this module, in src/ and dist/ alike). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
 export function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const width = Math.max(...Object.keys(ALL).map((c) => c.length));
   return [
     'usage: herald <command> [flags]',
+    '       herald help <command>    the flags of one command (same as herald <command> --help)',
     '',
     'commands:',
-    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    ...Object.entries(ALL).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
-    'global flags: --config FILE (YAML or JSON), --log-level LEVEL, --help',
+    'global flags: --config FILE (YAML or JSON), --log-level LEVEL, --help; herald --version (-V)',
     'exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration',
   ].join('\n');
 }
 
+function unknownCommand(name: string): number {
+  const guess = closest(name, Object.keys(ALL));
+  process.stderr.write(`herald: unknown command "${name}"${guess !== undefined ? ` (did you mean "${guess}"?)` : ''}; commands: ${Object.keys(ALL).join(', ')}\n`);
+  return 2;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  let [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`herald ${version()}\n`);
+    return 0;
+  }
+  if (name === 'help' && rest.length > 0) {
+    // `herald help emit` is `herald emit --help`.
+    name = rest[0]!;
+    rest = ['--help'];
+    if (!Object.hasOwn(ALL, name)) return unknownCommand(name);
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage() + '\n');
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
-  if (!command) {
-    process.stderr.write(`herald: unknown command "${name}"; commands: ${Object.keys(COMMANDS).join(', ')}\n`);
-    return 2;
-  }
+  if (!Object.hasOwn(ALL, name)) return unknownCommand(name);
+  const command = ALL[name]!;
   try {
     const mod = await command.load();
     return await mod.run(rest);

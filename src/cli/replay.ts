@@ -12,6 +12,7 @@ import { countMatching, enqueueReplay, type ReplayFilter } from '../pipeline/rep
 import { oneOf, parseDuration, parseFlags } from './args.js';
 import { CONFIG_FLAGS, configFromFlags, namedSink } from './config-flags.js';
 import { parseEntity } from './emit.js';
+import { Progress } from './progress.js';
 
 const HELP = `usage: herald replay --sink NAME [--config FILE] [--db URL]
        [--since TIME] [--until TIME] [--entity KIND:ID] [--type T ...] [--severity S ...] [--source S]
@@ -84,16 +85,22 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(`${n} event${n === 1 ? '' : 's'} would be replayed to sink ${sink.name}\n`);
       return 0;
     }
-    const progress = (queued: number, total: number) => process.stderr.write(`queued ${queued}/${total}\n`);
-    const { total, queued, redacted } = await enqueueReplay({ store, outbox, redact: (e) => pipeline.ingest.redact(e), sink: sink.name, filter, onProgress: progress });
+    const queuing = new Progress({ label: 'queued' });
+    const { total, queued, redacted } = await enqueueReplay({ store, outbox, redact: (e) => pipeline.ingest.redact(e), sink: sink.name, filter, onProgress: (n, of) => queuing.update(n, of) });
+    queuing.done();
     if (redacted > 0) process.stderr.write(`herald replay: ${redacted} stored event${redacted === 1 ? '' : 's'} held values the current redaction hides; they were redacted in the store first\n`);
     if (!deliverHere || queued === 0) {
       process.stdout.write(`${queued} event${queued === 1 ? '' : 's'} queued for sink ${sink.name}${queued > 0 ? ' (a running herald serve delivers them)' : ''}\n`);
       return 0;
     }
+    const delivering = new Progress({ label: `delivered to ${sink.name}` });
     const ticker = setInterval(() => {
       outbox.status().then(
-        ([s]) => s && process.stderr.write(`delivered to ${sink.name}: pending ${s.pending}${s.lastError ? `, last error: ${s.lastError}` : ''}\n`),
+        ([s]) => {
+          if (s === undefined) return;
+          delivering.update(Math.max(0, queued - s.pending), queued);
+          if (s.lastError) process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}last error: ${s.lastError}\n`);
+        },
         () => undefined,
       );
     }, 2000);
@@ -107,6 +114,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`herald replay: ${s?.pending ?? '?'} events still pending for sink ${sink.name} after ${timeoutMs / 1000}s; they stay queued and a running herald serve delivers them (last error: ${s?.lastError ?? 'none'})\n`);
     } finally {
       clearInterval(ticker);
+      delivering.done();
     }
     if (!drained) return 1;
     process.stdout.write(`${queued} of ${total} events replayed to sink ${sink.name}\n`);

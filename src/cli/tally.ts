@@ -1,27 +1,42 @@
 /**
- * `herald tally`: observes lifecycle events (both Choria forms), machine transitions and the
- * other profiles' events from Kafka (a consumer group, so several instances share
- * partitions), NATS or AMQP, and serves Prometheus metrics on /metrics.
+ * `herald tally`: Choria's tally command (choria-io/tally) over Kafka, NATS or AMQP. It
+ * observes lifecycle events of one component (`--component`, default `server`), machine
+ * transitions and exec watcher states, and serves Prometheus metrics on /metrics with the
+ * tally command's names (`--prefix`, default `choria_tally`), plus counters for the other
+ * profiles' events. Kafka readers form a consumer group, so several instances share partitions.
  */
 import { createServer, type Server } from 'node:http';
 import { UsageError } from '../errors.js';
 import { createLogger, rateLimitedWarn } from '../log.js';
 import { subscribe, type SubscribeOptions } from '../consumer/subscribe.js';
-import { Tally } from '../tally/tally.js';
+import { EXEC_WATCHER_SUBJECT, MACHINE_SUBJECT } from '../profiles/choria/protocol.js';
+import { Tally, isTallyComponent } from '../tally/tally.js';
 import { parseDuration, parseFlags, parseIntFlag } from './args.js';
 import { SOURCE_FLAGS, sourceFromFlags } from './source-flags.js';
 
 const USAGE = `usage: herald tally (--brokers HOST:PORT[,...] | --nats URL | --amqp URL [--exchange NAME] [--binding PATTERN])
        [--topic T ... | --pattern REGEX] [--from-beginning] [--group NAME | --no-group]
-       [--component NAME] [--port 8080] [--host 127.0.0.1] [--prefix lifecycle_tally]
+       [--component server] [--port 8080] [--host 127.0.0.1] [--prefix choria_tally]
        [--expiry 80m] [--sweep-interval 1m]
-defaults: Kafka topics matching the Choria lifecycle and machine-transition topics, consumer
-group herald-tally (instances with the same group share partitions), from now on.`;
+--component: the component whose lifecycle events are counted (Choria's tally: default server);
+  '*' every component, '' none (only transitions and exec watcher states).
+--prefix: the metric name prefix; choria_tally is the Choria tally command's (its dashboards
+  use it), lifecycle_tally the go-choria library's default.
+defaults: the Choria subjects choria.lifecycle.event.*.<component>, choria.machine.transition
+and choria.machine.watcher.exec.state (Kafka: topics of these names), consumer group
+herald-tally (instances with the same group share partitions), from now on.`;
 
-/** Kafka topics (and NATS subjects / AMQP bindings) Choria publishes lifecycle events on. */
-export const CHORIA_TOPIC_PATTERN = /^choria\.(lifecycle\.event\..+|machine\.transition)$/;
-export const CHORIA_SUBJECTS = ['choria.lifecycle.event.>', 'choria.machine.transition'];
-export const CHORIA_BINDINGS = ['choria.lifecycle.event.#', 'choria.machine.transition'];
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** What tally reads by default: Choria's three subscriptions (upstream lifecycle/tally/tally.go Run). */
+export function choriaReads(component: string): { pattern: RegExp; subjects: string[]; bindings: string[] } {
+  const lifecycle = component === '' ? [] : [`choria.lifecycle.event.*.${component === '*' ? '*' : component}`];
+  const subjects = [...lifecycle, MACHINE_SUBJECT, EXEC_WATCHER_SUBJECT];
+  const comp = component === '*' ? '[^.]+' : escapeRegex(component);
+  const pattern = new RegExp(`^choria\\.(${component === '' ? '' : `lifecycle\\.event\\.[^.]+\\.${comp}|`}machine\\.transition|machine\\.watcher\\.exec\\.state)$`);
+  // NATS `*` and an AMQP topic binding's `*` both match exactly one token.
+  return { pattern, subjects, bindings: subjects };
+}
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags('tally', argv, {
@@ -40,21 +55,27 @@ export async function run(argv: string[]): Promise<number> {
   const logger = createLogger({ level: (values['log-level'] as 'info' | undefined) ?? 'info', name: 'herald-tally' });
   const port = typeof values.port === 'string' ? parseIntFlag(values.port, '--port', 0, 65535) : 8080;
   const host = typeof values.host === 'string' ? values.host : '127.0.0.1';
-  const prefix = typeof values.prefix === 'string' ? values.prefix : 'lifecycle_tally';
+  const prefix = typeof values.prefix === 'string' ? values.prefix : 'choria_tally';
   if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
     throw new UsageError(`--prefix must be a Prometheus metric name prefix (letters, digits, _ and :), got "${prefix}"`, [{ path: '--prefix', message: 'invalid metric prefix' }]);
   }
   const expiryMs = typeof values.expiry === 'string' ? parseDuration(values.expiry, '--expiry') : 80 * 60_000;
   const sweepMs = typeof values['sweep-interval'] === 'string' ? parseDuration(values['sweep-interval'], '--sweep-interval') : 60_000;
-  const component = typeof values.component === 'string' ? values.component : undefined;
+  const component = typeof values.component === 'string' ? values.component : 'server';
+  if (!isTallyComponent(component)) {
+    throw new UsageError(`--component must be one subject token (no dots, spaces, * or >), '*' for every component or '' for none, got "${component}"`, [{ path: '--component', message: 'invalid component' }]);
+  }
+  if (component === '') logger.warn('Component was not specified, disabling lifecycle tallies');
+  const reads = choriaReads(component);
   const abort = new AbortController();
   const options: SubscribeOptions = {
-    ...sourceFromFlags(values, { group: 'herald-tally', read: { kafka: { pattern: CHORIA_TOPIC_PATTERN }, nats: { topics: CHORIA_SUBJECTS }, amqp: { topics: CHORIA_BINDINGS } } }),
+    ...sourceFromFlags(values, { group: 'herald-tally', read: { kafka: { pattern: reads.pattern }, nats: { topics: reads.subjects }, amqp: { topics: reads.bindings } } }),
     signal: abort.signal,
     logger,
   };
 
-  const tally = new Tally({ prefix, expiryMs, ...(component !== undefined && { component }) });
+  const warn = rateLimitedWarn((msg) => logger.warn(msg));
+  const tally = new Tally({ prefix, expiryMs, component, onError: (topic, reason) => warn(`could not process a message on ${topic}: ${reason}`) });
   const server: Server = createServer((req, res) => {
     if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
       tally.metrics().then(
@@ -81,25 +102,21 @@ export async function run(argv: string[]): Promise<number> {
   });
   const addr = server.address();
   const listening = typeof addr === 'object' && addr !== null ? `${addr.address}:${addr.port}` : `${host}:${port}`;
-  logger.info({ metrics: `http://${listening}/metrics`, prefix, component: component ?? 'all' }, 'tally serving metrics');
+  logger.info({ metrics: `http://${listening}/metrics`, prefix, component }, 'tally serving metrics');
 
   const sweep = setInterval(() => {
     const expired = tally.sweep();
     if (expired > 0) logger.info({ expired, nodes: tally.nodeCount }, 'expired nodes not seen recently');
   }, sweepMs);
   sweep.unref();
-  const warn = rateLimitedWarn((msg) => logger.warn(msg));
   const stop = () => abort.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
     for await (const item of subscribe(options)) {
-      if (item.ok) {
-        tally.observe(item.decoded);
-      } else {
-        tally.error(component);
-        warn(`cannot process a message on ${item.message.topic}: ${item.error.message}`);
-      }
+      // Choria's inputs are read from the bytes by Choria's rules; the decode chain's result
+      // counts only the other profiles' events.
+      tally.observeMessage(item.message, item.ok ? item.decoded : undefined);
       await item.message.ack();
     }
   } finally {

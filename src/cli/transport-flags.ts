@@ -7,7 +7,7 @@ import { loadConfig } from '../config/load.js';
 import { validateSinks, type SinkConfig, type SinkKeyNamer } from '../config/sinks.js';
 import { UsageError } from '../errors.js';
 import { resolveKafkaConnection } from '../transports/kafka/connection.js';
-import { SOURCE_TRANSPORTS, TRANSPORTS } from '../transports/registry.js';
+import { SOURCE_TRANSPORTS, TRANSPORT_NAMES, TRANSPORTS, type TransportName } from '../transports/registry.js';
 import { parseAmqpUrl, parseNatsUrl } from '../transports/shared/url.js';
 import { parseBrokers } from '../transports/kafka/address.js';
 
@@ -20,22 +20,34 @@ export const TRANSPORT_FLAGS = {
 } as const;
 
 /** Keys of a sink that are flags of every command, besides each transport's own (TransportDefinition.cli). */
-const COMMON_KEY_FLAGS: Record<string, string> = { topic: '--topic', profile: '--profile', mode: '--mode', timeoutMs: '--timeout', type: '--brokers, --nats or --amqp' };
+const COMMON_KEY_FLAGS: Record<string, string> = { topic: '--topic', profile: '--profile', mode: '--mode', timeoutMs: '--timeout', type: '--brokers, --nats, --amqp or --webhook' };
 
-/** Names a sink key the way the command line spells it. */
+/** Names a sink key the way the command line spells it (any transport's flag for it). */
 export const flagName: SinkKeyNamer = (_i, key) => {
   const own = Object.values(TRANSPORTS).map((t) => t.cli?.keys[key]).find((f) => f !== undefined);
   return own ?? COMMON_KEY_FLAGS[key] ?? `--${key}`;
 };
 
-/** The transport the flags choose: --nats, --amqp, else Kafka (--brokers, --producer-properties or the configuration). */
-export function chosenTransport(values: Record<string, unknown>): 'kafka' | 'nats' | 'amqp' {
-  const given = SOURCE_TRANSPORTS.filter((t) => typeof values[TRANSPORTS[t].cli!.flag.slice(2)] === 'string');
+/** Names a sink key by the flags of one transport first (`url` is --webhook for a webhook sink). */
+export function flagNamer(type: TransportName): SinkKeyNamer {
+  return (i, key) => TRANSPORTS[type].cli?.keys[key] ?? flagName(i, key);
+}
+
+/** Transports that have a command-line flag (--brokers, --nats, --amqp, --webhook): what `emit` can publish to. */
+export const SINK_FLAG_TRANSPORTS = TRANSPORT_NAMES.filter((t) => TRANSPORTS[t].cli !== undefined);
+
+/**
+ * The transport the flags choose among `among` (the readable ones by default; `emit` passes
+ * SINK_FLAG_TRANSPORTS): the one whose flag is given, else Kafka (--brokers,
+ * --producer-properties or the configuration).
+ */
+export function chosenTransport<T extends TransportName = 'kafka' | 'nats' | 'amqp'>(values: Record<string, unknown>, among: readonly TransportName[] = SOURCE_TRANSPORTS): T {
+  const given = among.filter((t) => TRANSPORTS[t].cli !== undefined && typeof values[TRANSPORTS[t].cli!.flag.slice(2)] === 'string');
   if (given.length > 1) {
     const flags = given.map((t) => TRANSPORTS[t].cli!.flag);
     throw new UsageError(`choose one transport: ${flags.join(' or ')}`, [{ path: flags[1]!, message: `conflicts with ${flags[0]}` }]);
   }
-  return (given[0] ?? 'kafka') as 'kafka' | 'nats' | 'amqp';
+  return (given[0] ?? 'kafka') as T;
 }
 
 /**
@@ -78,10 +90,10 @@ export function withBrokers(values: Record<string, unknown>): Record<string, unk
  */
 export function sinkFromFlags(values: Record<string, unknown>, common: Pick<SinkConfig, 'name' | 'profile' | 'topic' | 'mode' | 'timeoutMs'>): SinkConfig {
   checkTransportUrls(values);
-  const type = chosenTransport(values);
-  const raw = { ...common, type, ...TRANSPORTS[type].cli!.sink(withBrokers(values)) };
+  const type = chosenTransport<TransportName>(values, SINK_FLAG_TRANSPORTS);
+  const raw = { ...common, type, ...TRANSPORTS[type].cli!.sink(type === 'kafka' ? withBrokers(values) : values) };
   try {
-    return validateSinks([raw], 'flags', flagName)[0]!;
+    return validateSinks([raw], 'flags', flagNamer(type))[0]!;
   } catch (err) {
     const e = err as UsageError;
     throw new UsageError(e.message.replace(/^invalid flags: /, ''), e.details);

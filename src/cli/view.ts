@@ -3,7 +3,7 @@
  * and reported on stderr, never fatal. Exits 0 after --max events or --timeout without one,
  * and on Ctrl-C; a summary line goes to stderr on exit.
  */
-import { HeraldError } from '../errors.js';
+import { HeraldError, UsageError } from '../errors.js';
 import type { HeraldEvent, Severity } from '../events/schema.js';
 import { SEVERITIES } from '../events/schema.js';
 import { openSource } from '../consumer/subscribe.js';
@@ -15,11 +15,20 @@ import type { ReceivedMessage, Source } from '../transports/types.js';
 import { oneOf, parseDuration, parseFlags, parseIntFlag } from './args.js';
 import { parseEntity } from './emit.js';
 import { SOURCE_FLAGS, sourceFromFlags } from './source-flags.js';
+import { parseOffset, SeekingKafkaSource, type OffsetSpec } from './kafka-seek.js';
+import { chosenTransport } from './transport-flags.js';
 
 const USAGE = `usage: herald view (--brokers HOST:PORT[,...] | --nats URL | --amqp URL [--exchange NAME] [--binding PATTERN])
        (--topic T [--topic T2 ...] | --pattern REGEX) [--from-beginning] [--group NAME]
-       [--format pretty|json|raw] [--max N] [--timeout DURATION] [--profile NAME]
-       [--type TYPE ...] [--severity S ...] [--entity KIND[:ID] ...]`;
+       [--partition N] [--offset beginning|end|N|-N|@TIMESTAMP_MS]   (Kafka, like kcat -C -p -o)
+       [--format pretty|json|event|raw] [--meta] [--max N] [--timeout DURATION] [--profile NAME]
+       [--type TYPE ...] [--severity S ...] [--entity KIND[:ID] ...]
+  --format json   one line per message: topic, partition, offset (NATS: subject, sequence;
+                  AMQP: routingKey), key, headers, timestamp and the decoded event
+  --format event  one line per message: the decoded event only
+  --format raw    key, headers and value as received
+  --meta          pretty lines end with partition@offset and the key (the default on a terminal)
+  --group NAME    read as that consumer group and commit each message after it is shown`;
 
 export interface ViewFilters {
   types?: string[];
@@ -47,6 +56,38 @@ export function prettyLine(decoded: DecodedMessage): string {
   return `${hhmmss} ${summarizeDecoded(decoded)}`;
 }
 
+/** Where a message was read, in its transport's terms (Kafka topic/partition/offset, NATS subject/sequence, AMQP routing key). */
+export function placeOf(m: IncomingMessage): Record<string, unknown> {
+  if (m.transport === 'nats') return { subject: m.topic, ...(m.offset !== undefined && { sequence: Number(m.offset) }) };
+  if (m.transport === 'amqp') return { routingKey: m.topic };
+  return { topic: m.topic, ...(m.partition !== undefined && { partition: m.partition }), ...(m.offset !== undefined && { offset: Number(m.offset) }) };
+}
+
+/** The `--format json` form: where the message was read, its key, headers, timestamp and the decoded event. */
+export function jsonLine(m: IncomingMessage, decoded: DecodedMessage): string {
+  return JSON.stringify({
+    ...placeOf(m),
+    key: m.key ?? null,
+    headers: m.headers,
+    timestamp: m.timestamp !== undefined ? new Date(m.timestamp).toISOString() : null,
+    event: decoded.event,
+  });
+}
+
+/** The `--meta` suffix of a pretty line: `  (p0@12 key=k)`, `  (seq 4)`. */
+export function metaSuffix(m: IncomingMessage): string {
+  const parts: string[] = [];
+  if (m.transport === 'nats') {
+    if (m.offset !== undefined) parts.push(`seq ${m.offset}`);
+  } else if (m.transport === 'amqp') {
+    parts.push(`rk ${m.topic}`);
+  } else if (m.partition !== undefined || m.offset !== undefined) {
+    parts.push(`p${m.partition ?? '?'}@${m.offset ?? '?'}`);
+  }
+  if (m.key !== undefined && m.key !== null && m.key !== '') parts.push(`key=${m.key}`);
+  return parts.length > 0 ? `  (${parts.join(' ')})` : '';
+}
+
 /** The raw form: key, headers and value as received (text as UTF-8, other bytes as base64). */
 export function rawLine(m: IncomingMessage): string {
   return JSON.stringify({
@@ -60,10 +101,33 @@ export function rawLine(m: IncomingMessage): string {
   });
 }
 
+/** The Kafka source of `--partition`/`--offset`, from the same flags as the usual one. */
+function seekingSource(spec: ReturnType<typeof sourceFromFlags>, values: Record<string, unknown>, partition: number | undefined, offset: OffsetSpec, signal: AbortSignal): Source {
+  const k = spec.kafka as { brokers?: readonly string[]; topics?: readonly string[]; pattern?: RegExp; producerProperties?: string } | undefined;
+  if (k === undefined || k.topics === undefined || k.topics.length === 0 || k.pattern !== undefined) {
+    throw new UsageError('--partition and --offset need --topic (not --pattern)', [{ path: '--topic', message: 'is required with --offset/--partition' }]);
+  }
+  return new SeekingKafkaSource({
+    brokers: k.brokers ?? [],
+    topics: k.topics,
+    ...(k.producerProperties !== undefined && { producerProperties: k.producerProperties }),
+    ...(partition !== undefined && { partition }),
+    offset,
+    ...(typeof values.group === 'string' && { group: values.group }),
+    signal,
+  });
+}
+
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
 
 /** Runs `herald view`; returns the exit code (errors are thrown as HeraldErrors). */
 export async function run(argv: string[]): Promise<number> {
+  // `--offset -2` (kcat's `-o -2`): a negative number is the value, not a flag.
+  argv = argv.map((a, i) => (i > 0 && argv[i - 1] === '--offset' && /^-\d+$/.test(a) ? `=${a}` : a)).reduce<string[]>((acc, a) => {
+    if (a.startsWith('=') && acc[acc.length - 1] === '--offset') acc[acc.length - 1] = `--offset${a}`;
+    else acc.push(a);
+    return acc;
+  }, []);
   const { values } = parseFlags('view', argv, {
     ...SOURCE_FLAGS,
     format: { type: 'string' },
@@ -73,12 +137,25 @@ export async function run(argv: string[]): Promise<number> {
     type: { type: 'string', multiple: true },
     severity: { type: 'string', multiple: true },
     entity: { type: 'string', multiple: true },
+    partition: { type: 'string' },
+    offset: { type: 'string' },
+    meta: { type: 'boolean' },
   });
   if (values.help === true) {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  const format = oneOf(typeof values.format === 'string' ? values.format : 'pretty', ['pretty', 'json', 'raw'] as const, '--format');
+  const format = oneOf(typeof values.format === 'string' ? values.format : 'pretty', ['pretty', 'json', 'event', 'raw'] as const, '--format');
+  const meta = values.meta === true || (values.meta === undefined && process.stdout.isTTY === true);
+  const partition = typeof values.partition === 'string' ? parseIntFlag(values.partition, '--partition', 0, 2 ** 31 - 1) : undefined;
+  const offset = typeof values.offset === 'string' ? parseOffset(values.offset) : undefined;
+  if ((partition !== undefined || offset !== undefined) && chosenTransport(values) !== 'kafka') {
+    const flag = partition !== undefined ? '--partition' : '--offset';
+    throw new UsageError(`${flag} applies to Kafka (--brokers) only`, [{ path: flag, message: 'applies to Kafka only' }]);
+  }
+  if (offset !== undefined && values['from-beginning'] === true) {
+    throw new UsageError('--offset and --from-beginning exclude each other (--offset beginning is the same)', [{ path: '--from-beginning', message: 'conflicts with --offset' }]);
+  }
   const max = typeof values.max === 'string' ? parseIntFlag(values.max, '--max', 1) : undefined;
   const idleMs = typeof values.timeout === 'string' ? parseDuration(values.timeout, '--timeout') : undefined;
   const preferred = typeof values.profile === 'string' ? (getProfile(values.profile).name as ProfileName) : undefined;
@@ -90,10 +167,19 @@ export async function run(argv: string[]): Promise<number> {
   };
   const abort = new AbortController();
   // Without --group, view shows every message (broadcast: a Kafka group that never commits).
-  const source: Source = await openSource({
-    ...sourceFromFlags(values, { read: { nats: { topics: ['>'] } } }),
-    signal: abort.signal,
-  });
+  const spec = sourceFromFlags(values, { read: { nats: { topics: ['>'] } } });
+  const source: Source = partition !== undefined || offset !== undefined
+    ? seekingSource(spec, values, partition, offset ?? { kind: values['from-beginning'] === true ? 'beginning' : 'end' }, abort.signal)
+    : await openSource({ ...spec, signal: abort.signal });
+  // A closed stdout (`| head -1`) ends the reading quietly, exit 0, like kcat.
+  let closedOut = false;
+  const onPipeError = (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') {
+      closedOut = true;
+      abort.abort();
+    } else throw err;
+  };
+  process.stdout.on('error', onPipeError);
 
   let seen = 0;
   let shown = 0;
@@ -101,7 +187,17 @@ export async function run(argv: string[]): Promise<number> {
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const out = (line: string) => process.stdout.write(line + '\n');
+  // Lines are written in batches (one write per chunk of messages), not one syscall each.
+  let pending = '';
+  let flushQueued = false;
+  const flushOut = () => {
+    if (pending !== '' && !closedOut) process.stdout.write(pending);
+    pending = '';
+  };
+  const out = (line: string) => {
+    pending += line + '\n';
+    if (pending.length > 65_536) flushOut();
+  };
   try {
     await source.start?.();
     const it = source.messages()[Symbol.asyncIterator]();
@@ -109,6 +205,14 @@ export async function run(argv: string[]): Promise<number> {
     for (;;) {
       if (max !== undefined && shown >= max) break;
       let timer: NodeJS.Timeout | undefined;
+      // Nothing more is buffered by the source: show what is pending before waiting.
+      if (pending !== '' && !flushQueued) {
+        flushQueued = true;
+        setImmediate(() => {
+          flushQueued = false;
+          flushOut();
+        });
+      }
       const idle = idleMs === undefined ? undefined : new Promise<'idle'>((resolve) => (timer = setTimeout(() => resolve('idle'), idleMs)));
       const next = it.next();
       const r = await Promise.race([next, aborted, ...(idle ? [idle] : [])]);
@@ -140,8 +244,9 @@ export async function run(argv: string[]): Promise<number> {
         continue;
       }
       if (format === 'raw') out(rawLine(m));
-      else if (format === 'json') out(JSON.stringify(decoded!.event));
-      else out(prettyLine(decoded!));
+      else if (format === 'json') out(jsonLine(m, decoded!));
+      else if (format === 'event') out(JSON.stringify(decoded!.event));
+      else out(meta ? prettyLine(decoded!) + metaSuffix(m) : prettyLine(decoded!));
       shown++;
       await m.ack();
     }
@@ -149,6 +254,8 @@ export async function run(argv: string[]): Promise<number> {
     if (!(err instanceof HeraldError)) throw new HeraldError('INTERNAL', `reading failed: ${(err as Error).message}`, { cause: err });
     throw err;
   } finally {
+    flushOut();
+    process.stdout.removeListener('error', onPipeError);
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     await source.close();

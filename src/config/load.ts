@@ -14,7 +14,7 @@ import { resolveSinks, sinkProblems, type SinkKeyNamer } from './sinks.js';
 export { isBrokerAddress };
 
 export const DEFAULTS = {
-  server: { host: '127.0.0.1', port: 8080, bodyLimit: 5 * 1024 * 1024 },
+  server: { host: '127.0.0.1', port: 8080, bodyLimit: 5 * 1024 * 1024, streamStallMs: 30_000 },
   store: { url: 'sqlite:./data/herald.db' },
   streaming: true,
   auth: { apiTokens: [], readTokens: [] },

@@ -16,6 +16,8 @@ export const HeraldConfigSchema = Type.Object(
       host: Type.Optional(Type.String({ minLength: 1 })),
       port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
       bodyLimit: Type.Optional(Type.Integer({ minimum: 1024 })),
+      /** How long a live-stream client may leave its buffer full before it is cut off (it resumes with Last-Event-ID). */
+      streamStallMs: Type.Optional(Type.Integer({ minimum: 100 })),
     }, { additionalProperties: false })),
     store: Type.Optional(Type.Object({
       url: Type.Optional(Type.String({ pattern: '^(sqlite:.+|postgres(ql)?://.+)$' })),
@@ -44,7 +46,7 @@ export type HeraldConfigInput = Omit<Static<typeof HeraldConfigSchema>, 'sinks'>
 
 /** The validated, defaulted, frozen configuration every component receives. */
 export interface HeraldConfig {
-  readonly server: { readonly host: string; readonly port: number; readonly bodyLimit: number };
+  readonly server: { readonly host: string; readonly port: number; readonly bodyLimit: number; readonly streamStallMs: number };
   readonly store: { readonly url: string };
   readonly streaming: boolean;
   readonly auth: { readonly apiTokens: readonly string[]; readonly readTokens: readonly string[] };

@@ -6,6 +6,7 @@
 import { HeraldError } from '../errors.js';
 import { redactSecrets } from './rules.js';
 import type { ConnectorStatus, TaskStatus } from './types.js';
+import { REDACTED } from '../shared/redact.js';
 
 /** How a request to Connect went wrong; a bounded label for the poll-error metric. */
 export type ConnectErrorKind = 'unreachable' | 'timeout' | 'http' | 'invalid_response';
@@ -36,7 +37,7 @@ export function parseConnectUrl(raw: string): { base: string; display: string; a
   url.search = '';
   url.hash = '';
   const base = url.toString().replace(/\/+$/, '');
-  const display = authorization === undefined ? base : base.replace('://', '://***@');
+  const display = authorization === undefined ? base : base.replace('://', `://${REDACTED}@`);
   return authorization === undefined ? { base, display } : { base, display, authorization };
 }
 

@@ -3,6 +3,7 @@
  * no clock of their own (the time is passed in), so every rule is unit-tested directly.
  */
 import type { ConnectorStatus, HealthReport, Reason, Snapshot } from './types.js';
+import { redactSecretsInText } from '../shared/redact.js';
 
 /** What makes a state acceptable. */
 export interface RuleOptions {
@@ -150,9 +151,7 @@ export function firstLine(trace: string | undefined): string {
  * can quote a JDBC URL or a config value): URL user-info and `password=...`-style pairs.
  */
 export function redactSecrets(text: string): string {
-  return text
-    .replace(/(\/\/[^/\s:@]+):[^@\s/]*@/g, '$1:***@')
-    .replace(/\b(password|passwd|pwd|secret|token|api[._-]?key|credentials?)(["']?\s*[=:]\s*["']?)[^\s,;"'&)]+/gi, '$1$2***');
+  return redactSecretsInText(text);
 }
 
 function seconds(ms: number): string {

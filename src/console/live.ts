@@ -12,6 +12,7 @@ import type { EntityState, EntityTransitionData, HeraldEvent } from '../events/i
 import { ENTITY_EVENT_TYPES } from '../events/index.js';
 import type { SinkStatus } from '../transports/types.js';
 import type { EventStore } from '../store/types.js';
+import { SseStalled } from '../shared/sse.js';
 
 /** Something that says every sink's status (the outbox's SinkRouting fits). */
 export interface SinkStatusSource {
@@ -142,21 +143,26 @@ export async function runLiveFeed(deps: {
   sampler: SinkSampler;
   wakeup: Wakeup;
   timing: LiveTiming;
-  write: (chunk: string) => void;
+  /** Resolves when the next chunk may be written (back-pressure); may reject to stop the feed. */
+  write: (chunk: string) => void | Promise<void>;
   isOpen: () => boolean;
 }): Promise<void> {
   const { store, sampler, wakeup, timing, write, isOpen } = deps;
   let seq = await store.lastSeq();
-  write(sseMessage('entities', await store.listEntities()));
+  await write(sseMessage('entities', await store.listEntities()));
   let lastWrite = Date.now();
   const sinksMessage = (status: SinkStatus[] | Error) =>
     status instanceof Error ? sseMessage('sinks-error', { error: status.message }) : sseMessage('sinks', status);
   // The current status and history first, then every later sample.
   const now = await sampler.current().catch((err: unknown) => err as Error);
-  write(sseMessage('sinks-history', sampler.samples()));
-  write(sinksMessage(now));
+  await write(sseMessage('sinks-history', sampler.samples()));
+  await write(sinksMessage(now));
+  // Samples arrive on the sampler's clock; a client still busy with the previous chunk skips one.
+  let busy = false;
   const unsubscribe = sampler.subscribe((status) => {
-    write(sinksMessage(status));
+    if (busy) return;
+    busy = true;
+    Promise.resolve(write(sinksMessage(status))).catch(() => undefined).finally(() => { busy = false; });
     lastWrite = Date.now();
   });
   try {
@@ -172,17 +178,18 @@ export async function runLiveFeed(deps: {
         for (const row of batch) {
           seq = row.seq;
           const entity = entityFromEnter(row.event);
-          if (entity !== undefined) write(sseMessage('entity', entity));
+          if (entity !== undefined) await write(sseMessage('entity', entity));
           lastWrite = Date.now();
         }
         if (batch.length === BATCH) continue;
       } catch (err) {
         // The store may be restarting (PostgreSQL failover): say so and keep trying.
-        write(sseMessage('store-error', { error: (err as Error).message }));
+        if (err instanceof SseStalled) throw err;
+        await write(sseMessage('store-error', { error: (err as Error).message }));
         lastWrite = Date.now();
       }
       if (Date.now() - lastWrite >= timing.heartbeatMs) {
-        write(': heartbeat\n\n');
+        await write(': heartbeat\n\n');
         lastWrite = Date.now();
       }
       if (!isOpen()) break;

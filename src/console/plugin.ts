@@ -8,6 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { HeraldError } from '../errors.js';
+import { SseStalled, sseWriter } from '../shared/sse.js';
 import type { EventStore } from '../store/types.js';
 import { loadConsoleAssets, type ConsoleAsset } from './assets.js';
 import { DEFAULT_LIVE_TIMING, runLiveFeed, SinkSampler, type LiveTiming, type SinkStatusSource, type Wakeup } from './live.js';
@@ -33,6 +34,8 @@ export interface ConsolePluginOptions {
   assetsDir?: string;
   /** Poll, sink-status and heartbeat intervals (tests shorten them). */
   timing?: Partial<LiveTiming>;
+  /** How long a live-feed client may leave its buffer full before it is cut off (server.streamStallMs). */
+  stallMs?: number;
 }
 
 const sleeper: Wakeup = { wait: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
@@ -52,6 +55,7 @@ export const consolePlugin: FastifyPluginAsync<ConsolePluginOptions> = async (ap
   const { store, sinks, auth } = options;
   const timing: LiveTiming = { ...DEFAULT_LIVE_TIMING, ...options.timing };
   const wakeup = options.wakeup ?? sleeper;
+  const stallMs = options.stallMs ?? 30_000;
   const assets = loadConsoleAssets(options.assetsDir);
   const sampler = new SinkSampler(sinks, timing.sinksMs);
   app.addHook('onClose', async () => sampler.stop());
@@ -98,29 +102,32 @@ export const consolePlugin: FastifyPluginAsync<ConsolePluginOptions> = async (ap
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.write(': herald console live feed\n\n');
+    const out = sseWriter(res, stallMs);
+    await out.send(': herald console live feed\n\n');
     open.add(res);
-    let connected = true;
     let wake: () => void = () => undefined;
     const closed = new Promise<void>((resolve) => { wake = resolve; });
-    request.raw.on('close', () => {
-      connected = false;
-      wake();
-    });
+    request.raw.on('close', () => wake());
     try {
       await runLiveFeed({
         store,
         sampler,
         timing,
         wakeup: { wait: (ms) => Promise.race([wakeup.wait(ms), closed]) },
-        write: (chunk) => { if (connected && !res.writableEnded) res.write(chunk); },
-        isOpen: () => connected && !closing,
+        write: (chunk) => out.send(chunk),
+        isOpen: () => out.open && !closing,
       });
     } catch (err) {
-      request.log.warn({ err }, 'console live feed stopped');
+      if (err instanceof SseStalled) {
+        // The page reconnects by itself and reads the board anew.
+        request.log.info({ stallMs: err.stallMs }, `console live feed cut off: ${err.message}`);
+        res.destroy();
+      } else {
+        request.log.warn({ err }, 'console live feed stopped');
+      }
     } finally {
       open.delete(res);
-      if (!res.writableEnded) res.end();
+      if (!res.writableEnded && !res.destroyed) res.end();
     }
   });
 };

@@ -4,6 +4,7 @@
  * publisher and the outbox relay both deliver through bindings, so one configuration can never
  * publish to two places, and every entry point's events are encoded the same way.
  */
+import type { FieldProblem } from '../errors.js';
 import type { HeraldEvent } from '../events/schema.js';
 import { DEFAULT_TOPIC, resolveSinks, type ResolvedSink, type SinkConfig, type SinkKeyNamer } from '../config/sinks.js';
 import type { EncodeContext, Profile } from '../profiles/types.js';
@@ -58,6 +59,11 @@ export class SinkBinding {
     if (f.severities !== undefined && f.severities.length > 0 && !f.severities.includes(event.severity)) return false;
     if (f.entityKinds !== undefined && f.entityKinds.length > 0 && (event.entity === undefined || !f.entityKinds.includes(event.entity.kind))) return false;
     return true;
+  }
+
+  /** What keeps `event` from being encoded for this sink (its profile's check); empty when nothing does. */
+  problems(event: HeraldEvent): FieldProblem[] {
+    return this.profile.check?.(event, this.ctx) ?? [];
   }
 
   /** The messages one event becomes on this sink (none when its profile does not carry it); throws when it cannot be encoded. */

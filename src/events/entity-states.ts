@@ -53,6 +53,13 @@ export interface EntityListData {
   kind: string;
   state: string;
   entities: Array<{ id: string; state: string; enteredAt: string; attributes: Record<string, unknown> }>;
+  /**
+   * The enter notification this list follows: its entity, the state entered, whether the state
+   * changed (false: only attributes) and the entity's attributes. Lets a profile publish the
+   * list exactly when it publishes that enter (aliecs: AliECS sends its active list right
+   * after each enter-state notification it sends, and at no other time).
+   */
+  cause?: { id: string; state: string; changed: boolean; attributes: Record<string, unknown> };
 }
 
 export const isEntityEvent = (e: HeraldEvent): boolean =>
@@ -144,7 +151,8 @@ export function stateNotifications(plan: StateChangePlan, lists: ReadonlyArray<{
     message: changed ? `${kind} ${id} entered ${state}${previous ? ` (was ${previous.state})` : ''}` : `${kind} ${id} in ${state}: attributes updated`,
     data: { kind, id, state, previous: changed ? (previous?.state ?? null) : previous!.previous, enteredAt: current.enteredAt, attributes: current.attributes, changed } });
   for (const { state: w, members } of lists) {
-    const data: EntityListData = { kind, state: w, entities: members.map((m) => ({ id: m.id, state: m.state, enteredAt: m.enteredAt, attributes: m.attributes })) };
+    const data: EntityListData = { kind, state: w, entities: members.map((m) => ({ id: m.id, state: m.state, enteredAt: m.enteredAt, attributes: m.attributes })),
+      cause: { id, state, changed, attributes: current.attributes } };
     out.push({ source, type: ENTITY_EVENT_TYPES.list, time, entity: { kind, id: '*' }, partitionkey: `${kind}:list`,
       message: `${members.length} ${kind}${members.length === 1 ? '' : 's'} in ${w}`, data });
   }

@@ -105,6 +105,60 @@ export function ajvProblems(errors: ErrorObject[] | null | undefined, prefix = '
   return out;
 }
 
+/**
+ * How deep `data` (and an entity state's `attributes`) may nest: objects and arrays inside
+ * each other. Real payloads stay far below it (an Assisted cluster snapshot is under ten);
+ * the limit keeps every later step (redaction, encoding, the store) safe from stack exhaustion
+ * and makes the answer the same on every store: 400 naming the field.
+ */
+export const MAX_DATA_DEPTH = 64;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why a string cannot be stored as is on every store, or undefined. */
+function textProblem(s: string): string | undefined {
+  if (s.includes('\u0000')) return 'must not contain NUL (\\u0000) characters: PostgreSQL cannot store them; encode binary data, e.g. as base64';
+  if (LONE_SURROGATE.test(s)) return 'must be valid Unicode text (it holds a lone UTF-16 surrogate)';
+  return undefined;
+}
+
+const keyPath = (path: string, key: string) => (/^[A-Za-z_$][\w$-]*$/.test(key) ? (path === '' ? key : `${path}.${key}`) : `${path}[${JSON.stringify(key)}]`);
+
+/**
+ * Every string and key of a JSON value that cannot be stored as is (NUL, lone surrogates), and
+ * nesting deeper than `maxDepth`, each with its path. Iterative: a hostile depth cannot
+ * exhaust the stack here. Stops after 20 problems.
+ */
+export function textProblems(value: unknown, path: string, maxDepth = MAX_DATA_DEPTH): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  const stack: Array<{ v: unknown; path: string; depth: number }> = [{ v: value, path, depth: 0 }];
+  while (stack.length > 0 && out.length < 20) {
+    const { v, path: at, depth } = stack.pop()!;
+    if (typeof v === 'string') {
+      const p = textProblem(v);
+      if (p !== undefined) out.push({ path: at, message: p });
+      continue;
+    }
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= maxDepth) {
+      out.push({ path: at, message: `nests deeper than ${maxDepth} levels of objects and arrays` });
+      continue;
+    }
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: `${at}[${i}]`, depth: depth + 1 });
+      continue;
+    }
+    const entries = Object.entries(v as Record<string, unknown>);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, child] = entries[i]!;
+      const kp = textProblem(k);
+      if (kp !== undefined) out.push({ path: at, message: `has a key that ${kp}` });
+      stack.push({ v: child, path: keyPath(at, k), depth: depth + 1 });
+    }
+  }
+  return out;
+}
+
 /** Checks beyond what a JSON schema can say. */
 function extraProblems(input: Record<string, unknown>, prefix: string): FieldProblem[] {
   const out: FieldProblem[] = [];
@@ -125,9 +179,27 @@ export function eventProblems(input: unknown, prefix = ''): FieldProblem[] {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return [{ path: prefix, message: 'must be a JSON object with at least source and type' }];
   }
+  // Text and depth first: a value nested thousands deep must not reach the schema validator.
+  const record = input as Record<string, unknown>;
+  const text: FieldProblem[] = [];
+  for (const [k, v] of Object.entries(record)) {
+    text.push(...textProblems(v, prefix === '' ? k : `${prefix}.${k}`, k === 'data' ? MAX_DATA_DEPTH : 2));
+  }
+  if (text.length > 0) return text;
   const ok = validateInput(input);
   const problems = ok ? [] : ajvProblems(validateInput.errors, prefix, (p) => (p === '' ? EVENT_INPUT_KEYS : p === 'entity' ? ['kind', 'id'] : undefined));
-  return [...problems, ...extraProblems(input as Record<string, unknown>, prefix)];
+  return [...problems, ...extraProblems(record, prefix)];
+}
+
+/** Problems of an entity-state request (kind, id, state, source, attributes), with their paths. */
+export function stateRequestProblems(request: { kind: string; id: string; state: string; source?: string; attributes?: Record<string, unknown> }): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  for (const key of ['kind', 'id', 'state', 'source'] as const) {
+    const v = request[key];
+    if (v !== undefined) out.push(...textProblems(v, key));
+  }
+  if (request.attributes !== undefined) out.push(...textProblems(request.attributes, 'attributes'));
+  return out;
 }
 
 /** Throws a ValidationError listing every problem unless `input` is a valid event input. */

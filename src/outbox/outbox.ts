@@ -18,7 +18,12 @@ import { startHousekeeping, type Housekeeping } from './housekeeping.js';
 import { OutboxMetrics } from './metrics.js';
 import { SinkRelay } from './relay.js';
 import type { OutboxDb, OutboxTables } from './schema.js';
-import { insertEntries, listParked, outboxDb, pendingCount, requeueParked, sinkCounts, type ParkedEntry } from './sql.js';
+import { insertEntries, insertEntriesReturning, listParked, outboxDb, pendingCount, requeueParked, sinkCounts, type ParkedEntry, type WrittenEntry } from './sql.js';
+
+/** Entries written in a transaction, for the hand-off to the relays once it committed. */
+export interface StagedEntries {
+  readonly entries: readonly WrittenEntry[];
+}
 
 export interface OutboxOptions {
   /** A store migrated with the outbox's schema (store.migrate([outboxSchema])). */
@@ -53,9 +58,16 @@ export interface Outbox {
    * targets), inside the store's transaction.
    */
   enqueue(tx: StoreTransaction, stored: readonly StoredEvent[], sinksOf?: (s: StoredEvent) => readonly string[]): Promise<number>;
+  /**
+   * enqueue, keeping what it wrote: once the transaction has committed, `handOff` gives the
+   * entries to their relays in memory, so a relay does not read back what it was just handed.
+   */
+  stage(tx: StoreTransaction, stored: readonly StoredEvent[], sinksOf?: (s: StoredEvent) => readonly string[]): Promise<StagedEntries>;
+  /** After the commit of staged entries: hands them to their relays (in order per key) and wakes them. */
+  handOff(staged: StagedEntries): void;
   /** Queues already stored events for one sink again (replay); returns the entries written. */
   requeue(sink: string, stored: ReadonlyArray<Pick<StoredEvent, 'seq' | 'event'>>): Promise<number>;
-  /** New entries were appended: wake the relays now instead of at their next poll. */
+  /** Entries were written without a hand-off (another path or process): the relays read the table now instead of at their next poll. */
   notify(): void;
   /** Every configured sink with its backlog, counters and live state. */
   status(): Promise<SinkStatus[]>;
@@ -84,6 +96,8 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
   const relayed = options.streaming ? bindings.filter((b) => b.enabled) : [];
 
   let relays: SinkRelay[] = [];
+  /** The relays' sinks by name, for what a sink reports itself (a webhook's endpoint figures). */
+  const sinkByName = new Map<string, Sink>();
   const statusOf = async (): Promise<SinkStatus[]> => {
     const counts = await sinkCounts(db);
     const now = Date.now();
@@ -107,6 +121,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
         oldestPendingAgeSeconds: c?.oldestPendingMs != null ? Math.max(0, (now - c.oldestPendingMs) / 1000) : null,
         lastError: last?.message ?? null,
         lastErrorAt: last !== undefined && last.at > 0 ? new Date(last.at).toISOString() : null,
+        ...(relay !== undefined && sinkByName.get(b.name)?.endpoint !== undefined && { endpoint: sinkByName.get(b.name)!.endpoint!() }),
       };
     });
   };
@@ -138,6 +153,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
       ...(options.relay?.summaryEveryMs !== undefined && { summaryEveryMs: options.relay.summaryEveryMs }),
       ...(options.relay?.leaseRefreshMs !== undefined && { leaseRefreshMs: options.relay.leaseRefreshMs }),
     }));
+    relayed.forEach((b, i) => sinkByName.set(b.name, sinks[i]!));
     for (const r of relays) r.start();
     // Entries of a sink that is no longer configured (or disabled) would wait forever: say so once.
     const names = new Set(relays.map((r) => r.name));
@@ -170,12 +186,32 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
   const notify = (): void => {
     for (const r of relays) r.notify();
   };
+  const relayOf = new Map<string, SinkRelay>();
+  for (const r of relays) relayOf.set(r.name, r);
   let closing: Promise<void> | undefined;
   return {
     registry,
     targets,
     enqueue(tx, stored, sinksOf = (s) => targets(s.event).map((b) => b.name)) {
       return insertEntries(outboxDb(tx), tx.abilities.maxParameters, stored, sinksOf, tx.now.getTime(), partitionKey);
+    },
+    async stage(tx, stored, sinksOf = (s) => targets(s.event).map((b) => b.name)) {
+      // Without a relay here, nothing takes a hand-off: write as enqueue does.
+      if (relays.length === 0) {
+        await insertEntries(outboxDb(tx), tx.abilities.maxParameters, stored, sinksOf, tx.now.getTime(), partitionKey);
+        return { entries: [] };
+      }
+      return { entries: await insertEntriesReturning(outboxDb(tx), tx.abilities.maxParameters, stored, sinksOf, tx.now.getTime(), partitionKey) };
+    },
+    handOff(staged) {
+      if (relays.length === 0) return;
+      const bySink = new Map<string, WrittenEntry[]>();
+      for (const e of staged.entries) {
+        let list = bySink.get(e.sink);
+        if (list === undefined) bySink.set(e.sink, (list = []));
+        list.push(e);
+      }
+      for (const [sink, list] of bySink) relayOf.get(sink)?.handOff(list);
     },
     async requeue(sink, stored) {
       if (stored.length === 0) return 0;
@@ -200,7 +236,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
         if (Date.now() >= deadline) {
           throw new HeraldError('TIMEOUT', `outbox not drained within ${timeoutMs} ms: ${left} events still pending (they stay stored and are delivered later)`);
         }
-        notify();
+        for (const r of relays) r.wake();
         await new Promise((res) => setTimeout(res, 50));
       }
     },

@@ -1,6 +1,15 @@
 /**
- * One relay per sink: claims pending outbox entries (in its key-hash slots), encodes them
+ * One relay per sink: takes pending outbox entries (in its key-hash slots), encodes them
  * with the sink's profile, publishes, and deletes them only after the broker acknowledged.
+ *
+ * Hand-off: entries committed by this process are handed over in memory (`handOff`, in
+ * commit order), so in the normal case the relay never reads back what it was just given; it
+ * reads the table only to recover — at start-up, after its slots changed (a lost or moved
+ * lease), while an entry waits for a retry, after a whole batch failed, when a handed entry
+ * is not newer than what it already took (a gap: a transaction that committed late), when
+ * its memory queue overflowed, when told entries were written elsewhere (`notify`), and at
+ * the poll interval for other processes' entries. Delivered entries are deleted in batches.
+ * Where several replicas share the sink's slots, every entry comes from the table as before.
  * Each relay is its own loop, so a failing sink never holds up another; every publish is
  * bounded by a timeout, so a hung broker never holds up the relay's shutdown either.
  */
@@ -15,7 +24,7 @@ import { SlotLeases } from './leases.js';
 import type { OutboxMetrics } from './metrics.js';
 import { decideRound, encodeBatch, wholeBatchFailed, type OutboxEntry } from './plan.js';
 import type { OutboxDb } from './schema.js';
-import { addStats, fetchBatch, nextDueMs, pendingCount, writeRound } from './sql.js';
+import { addStats, claimBatch, nextDueMs, pendingCount, writeRound } from './sql.js';
 
 export interface RelayOptions {
   db: OutboxDb;
@@ -40,7 +49,15 @@ export interface RelayOptions {
   backoff?: BackoffOptions;
   /** Interval of "still failing" summaries (default 30 s). */
   summaryEveryMs?: number;
+  /** Most handed-over entries held in memory; beyond it they are read from the table (default 50,000). */
+  maxHanded?: number;
 }
+
+/** Delivered entries are deleted once this many are waiting, or when they have waited this long. */
+const DELETE_BATCH = 5000;
+const DELETE_AFTER_MS = 20;
+/** While busy with handed entries, the table is still read this often for other processes' entries. */
+const BUSY_POLL_MS = 1000;
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -101,6 +118,23 @@ export class SinkRelay {
   private lastError: { message: string; at: number } | undefined;
   /** Entries whose last attempt failed as part of a whole batch (not recorded per row). */
   private readonly failedBefore = new Set<number>();
+  /** Entries handed over after their commit, in commit order (from `handedHead` on). */
+  private handed: OutboxEntry[] = [];
+  private handedHead = 0;
+  private readonly maxHanded: number;
+  /** The highest entry seq taken so far: a handed entry at or below it came late (or was read already) and is left to the table. */
+  private high = 0;
+  /** Read the table in the next round (see the file's comment). */
+  private recover = true;
+  private lastTableRead = 0;
+  /** notify() calls so far: one that comes while the table is being read asks for another read. */
+  private notified = 0;
+  /** The slots held at the last refresh; a change means reading the table again. */
+  private heldSlots = '';
+  /** Delivered entries not yet deleted, and the retries they carried, since `deletesSince`. */
+  private deletes: number[] = [];
+  private deletesRetried = 0;
+  private deletesSince = 0;
 
   constructor(options: RelayOptions) {
     this.o = options;
@@ -112,6 +146,7 @@ export class SinkRelay {
     this.idleMs = options.idleMs ?? 100;
     this.slotCount = options.hashText === undefined ? 1 : (options.slotCount ?? 32);
     this.leaseRefreshMs = options.leaseRefreshMs ?? 2000;
+    this.maxHanded = options.maxHanded ?? 50_000;
     this.failures = new FailureLog(this.name, options.logger, options.summaryEveryMs !== undefined ? { summaryEveryMs: options.summaryEveryMs } : {});
     // A lease outlives two publishes plus slack, so it never lapses under a publish in flight.
     this.leases = new SlotLeases(options.db, { sink: this.name, member: options.member, slotCount: this.slotCount, leaseMs: Math.max(10_000, 2 * this.timeoutMs + 5000) });
@@ -123,9 +158,74 @@ export class SinkRelay {
     this.loop = this.run();
   }
 
-  /** New entries may be waiting: end an idle sleep early. */
+  /** Entries were written that were not handed over (replay, another process): read the table now. */
   notify(): void {
+    this.recover = true;
+    this.notified += 1;
     this.waker.poke();
+  }
+
+  /** Ends an idle sleep early (drain). */
+  wake(): void {
+    this.waker.poke();
+  }
+
+  /** Entries this process just committed for this sink, in seq order: relayed from memory. */
+  handOff(entries: readonly OutboxEntry[]): void {
+    if (entries.length === 0) return;
+    if (this.handed.length - this.handedHead + entries.length > this.maxHanded) {
+      // Too many waiting in memory (the sink is slow or down): the table has them all.
+      this.dropHanded();
+      this.recover = true;
+    } else {
+      for (const e of entries) this.handed.push(e);
+    }
+    this.waker.poke();
+  }
+
+  private dropHanded(): void {
+    this.handed = [];
+    this.handedHead = 0;
+  }
+
+  private get handedCount(): number {
+    return this.handed.length - this.handedHead;
+  }
+
+  /** Up to `limit` handed entries newer than anything taken; an older one means a gap: the table is read next. */
+  private takeHanded(limit: number): OutboxEntry[] {
+    const out: OutboxEntry[] = [];
+    while (out.length < limit && this.handedHead < this.handed.length) {
+      const e = this.handed[this.handedHead++]!;
+      if (e.seq <= this.high) {
+        this.recover = true;
+        continue;
+      }
+      this.high = e.seq;
+      out.push(e);
+    }
+    if (this.handedHead > 4096 && this.handedHead * 2 > this.handed.length) {
+      this.handed = this.handed.slice(this.handedHead);
+      this.handedHead = 0;
+    }
+    return out;
+  }
+
+  /** Deletes the delivered entries waiting for it (and counts them), in one transaction. */
+  private async flushDeletes(): Promise<void> {
+    if (this.deletes.length === 0) return;
+    const delivered = this.deletes;
+    const retries = this.deletesRetried;
+    this.deletes = [];
+    this.deletesRetried = 0;
+    try {
+      await writeRound(this.o.db, { sink: this.name, now: Date.now(), delivered, parked: [], retry: [], failed: 0, retries });
+    } catch (err) {
+      // Kept for the next attempt (a table read before it would send them again).
+      this.deletes = [...delivered, ...this.deletes];
+      this.deletesRetried += retries;
+      throw err;
+    }
   }
 
   private async run(): Promise<void> {
@@ -140,8 +240,18 @@ export class SinkRelay {
         await this.waker.sleep(backoffDelay(this.sinkFailures, this.o.backoff));
         continue;
       }
-      if (!worked && !this.stopping) await this.waker.sleep(await this.idleDelay());
+      if (!worked && !this.stopping) {
+        if (this.deletes.length > 0) {
+          // Idle with deletes waiting: do them soon (drain counts the table), batched with what follows.
+          const wait = DELETE_AFTER_MS - (Date.now() - this.deletesSince);
+          if (wait > 0) await this.waker.sleep(wait);
+          await this.flushDeletes().catch((err: unknown) => this.failed(err));
+          continue;
+        }
+        await this.waker.sleep(await this.idleDelay());
+      }
     }
+    await this.flushDeletes().catch((err: unknown) => this.o.logger.debug({ sink: this.name, err: messageOf(err) }, 'could not delete delivered outbox entries at close; they are sent again'));
   }
 
   /** Idle sleep: the poll interval, shorter when a retry becomes due sooner. */
@@ -205,8 +315,16 @@ export class SinkRelay {
     if (now - this.lastLeaseRefresh >= this.leaseRefreshMs || !this.leases.validFor(this.timeoutMs + 2000)) {
       await this.leases.refresh();
       this.lastLeaseRefresh = now;
+      const held = this.leases.slots.join(',');
+      if (held !== this.heldSlots) {
+        this.heldSlots = held;
+        this.recover = true;
+      }
     }
-    if (this.leases.slots.length === 0) return false;
+    if (this.leases.slots.length === 0) {
+      this.dropHanded();
+      return false;
+    }
 
     if (!this.started) {
       // Eager first connect: a wrong address shows up in GET /v2/sinks at once, and the
@@ -223,14 +341,47 @@ export class SinkRelay {
       this.succeeded();
     }
 
-    const entries = await fetchBatch(this.o.db, {
-      sink: this.name,
-      now,
-      limit: this.limit,
-      ...(this.slotCount > 1 && this.o.hashText !== undefined && { slots: { owned: this.leases.slots, count: this.slotCount, hashText: this.o.hashText } }),
-    });
-    if (entries.length === 0) return false;
-    if (!this.leases.validFor(this.timeoutMs + 2000)) return true; // refresh first, next round
+    // Handed entries are relayed from memory only while this relay holds every slot (replicas
+    // split the slots by a hash only the database computes).
+    const allSlots = this.leases.slots.length === this.slotCount;
+    if (!allSlots) this.dropHanded();
+    const pollEvery = this.handedCount > 0 ? Math.max(this.idleMs, BUSY_POLL_MS) : this.idleMs;
+    let entries: OutboxEntry[];
+    let fromTable = false;
+    if (!allSlots || this.recover || now - this.lastTableRead >= pollEvery) {
+      // What was delivered must be gone before the table is read, or it would be sent again.
+      await this.flushDeletes();
+      const notifiedBefore = this.notified;
+      const claimed = await claimBatch(this.o.db, {
+        sink: this.name,
+        now,
+        limit: this.limit,
+        ...(this.slotCount > 1 && this.o.hashText !== undefined && { slots: { owned: this.leases.slots, count: this.slotCount, hashText: this.o.hashText } }),
+      });
+      this.lastTableRead = now;
+      fromTable = true;
+      entries = claimed.entries;
+      // Caught up (and no entry waits for a retry, which needs the table's per-key guard): memory again.
+      this.recover = claimed.waiting || entries.length >= this.limit || this.notified !== notifiedBefore;
+      if (entries.length > 0) {
+        const read = new Set(entries.map((e) => e.seq));
+        for (const e of entries) if (e.seq > this.high) this.high = e.seq;
+        // Handed copies of what was just read are dropped; an older handed one not read is a gap.
+        const rest = this.handed.slice(this.handedHead).filter((e) => !read.has(e.seq));
+        this.handed = rest;
+        this.handedHead = 0;
+      }
+      // While an entry waits for a retry everything goes through the table: memory is not needed.
+      if (claimed.waiting) this.dropHanded();
+    } else {
+      entries = this.takeHanded(this.limit);
+    }
+    // Nothing now: go on at once if handed entries wait (or a gap asks for the table), else sleep.
+    if (entries.length === 0) return this.handedCount > 0 || (!fromTable && this.recover);
+    if (!this.leases.validFor(this.timeoutMs + 2000)) {
+      this.recover = true; // the entries stay in the table: refresh first, read them next round
+      return true;
+    }
 
     const batch = encodeBatch(entries, this.o.binding);
     const retried = entries.filter((e) => e.attempts > 0 || this.failedBefore.has(e.seq)).length;
@@ -249,16 +400,36 @@ export class SinkRelay {
     const result = decideRound(entries, batch, outcomes);
     const t = Date.now();
     const lastError = result.parked[0]?.error ?? result.retry[0]?.error;
-    await writeRound(this.o.db, {
-      sink: this.name,
-      now: t,
-      delivered: result.delivered.map((e) => e.seq),
-      parked: result.parked.map((p) => ({ seq: p.entry.seq, error: p.error })),
-      retry: result.retry.map((r) => ({ seq: r.entry.seq, error: r.error, nextAttemptMs: t + backoffDelay(r.entry.attempts + 1, this.o.backoff) })),
-      failed: result.parked.length + result.retry.length,
-      retries: retried,
-      ...(lastError !== undefined && { lastError }),
-    });
+    if (result.parked.length === 0 && result.retry.length === 0) {
+      // All delivered: deleted in batches (a crash before the delete sends them again, as a crash before any delete always did).
+      if (this.deletes.length === 0) this.deletesSince = t;
+      for (const e of result.delivered) this.deletes.push(e.seq);
+      this.deletesRetried += retried;
+      if (this.deletes.length >= DELETE_BATCH || t - this.deletesSince >= DELETE_AFTER_MS) await this.flushDeletes();
+    } else {
+      const delivered = [...this.deletes, ...result.delivered.map((e) => e.seq)];
+      const retries = this.deletesRetried + retried;
+      const before = { deletes: this.deletes, retried: this.deletesRetried };
+      this.deletes = [];
+      this.deletesRetried = 0;
+      await writeRound(this.o.db, {
+        sink: this.name,
+        now: t,
+        delivered,
+        parked: result.parked.map((p) => ({ seq: p.entry.seq, error: p.error })),
+        retry: result.retry.map((r) => ({ seq: r.entry.seq, error: r.error, nextAttemptMs: t + backoffDelay(r.entry.attempts + 1, this.o.backoff) })),
+        failed: result.parked.length + result.retry.length,
+        retries,
+        ...(lastError !== undefined && { lastError }),
+      }).catch((err: unknown) => {
+        this.deletes = before.deletes;
+        this.deletesRetried = before.retried;
+        this.recover = true;
+        throw err;
+      });
+      // A retry is scheduled in the table: its per-key guard decides what may go next.
+      if (result.retry.length > 0) this.recover = true;
+    }
     for (const e of entries) this.failedBefore.delete(e.seq);
     const m = this.o.metrics;
     m.delivered.inc({ sink: this.name }, result.delivered.length);
@@ -283,6 +454,8 @@ export class SinkRelay {
   /** The whole batch failed for a transient reason: nothing changes in the outbox; back off. */
   private async wholeBatch(entries: readonly OutboxEntry[], err: unknown): Promise<never> {
     for (const e of entries) this.failedBefore.add(e.seq);
+    // They stay in the table: read from there once the sink is back.
+    this.recover = true;
     this.limit = Math.max(1, Math.floor(entries.length / 2));
     this.o.metrics.failed.inc({ sink: this.name }, entries.length);
     const message = messageOf(err);

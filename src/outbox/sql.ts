@@ -79,13 +79,22 @@ export function claimQuery(o: FetchOptions, keyGuard: boolean): RawBuilder<Fetch
  * order while retrying). Parked entries do not block anything.
  */
 export async function fetchBatch(db: OutboxDb, o: FetchOptions): Promise<OutboxEntry[]> {
+  return (await claimBatch(db, o)).entries;
+}
+
+/** fetchBatch, also telling whether an entry of the sink waits for a retry (the relay then keeps reading the table). */
+export async function claimBatch(db: OutboxDb, o: FetchOptions): Promise<{ entries: OutboxEntry[]; waiting: boolean }> {
   // The per-key guard is only needed while some entry waits for a retry; in the normal case
   // skipping it keeps the claim an index range scan however large the backlog is.
   const waiting = await db.selectFrom('herald_outbox').select('seq')
     .where('sink', '=', o.sink).where('status', '=', 'pending').where('next_attempt_ms', '>', o.now)
     .limit(1).executeTakeFirst();
   const result = await claimQuery(o, waiting !== undefined).execute(db);
-  return result.rows.map((r) => ({
+  return { waiting: waiting !== undefined, entries: claimedEntries(result.rows) };
+}
+
+function claimedEntries(rows: readonly FetchRow[]): OutboxEntry[] {
+  return rows.map((r) => ({
     seq: Number(r.seq),
     eventId: r.event_id,
     key: r.partition_key,
@@ -249,7 +258,44 @@ const OUTBOX_COLUMNS = 8;
  * store's transaction when appending, so an event and its entries commit together).
  */
 export async function insertEntries<S extends Pick<StoredEvent, 'seq' | 'event'>>(db: Kysely<OutboxDatabase>, maxParameters: number, stored: readonly S[], sinksOf: (s: S) => readonly string[], now: number, key: (e: HeraldEvent) => string | undefined): Promise<number> {
-  const rows = stored.flatMap((s) => sinksOf(s).map((sink) => ({
+  const rows = entryRows(stored, sinksOf, now, key);
+  const per = Math.min(1000, Math.floor(maxParameters / OUTBOX_COLUMNS));
+  for (let i = 0; i < rows.length; i += per) await db.insertInto('herald_outbox').values(rows.slice(i, i + per)).execute();
+  return rows.length;
+}
+
+/** An entry as written, for the hand-off to its sink's relay after the commit. */
+export interface WrittenEntry extends OutboxEntry {
+  sink: string;
+}
+
+/**
+ * insertEntries, returning the entries written (their outbox seq, sink, key and event), in
+ * seq order per sink: what the relays get in memory once the transaction committed.
+ */
+export async function insertEntriesReturning<S extends Pick<StoredEvent, 'seq' | 'event'>>(db: Kysely<OutboxDatabase>, maxParameters: number, stored: readonly S[], sinksOf: (s: S) => readonly string[], now: number, key: (e: HeraldEvent) => string | undefined): Promise<WrittenEntry[]> {
+  const events = new Map<number, HeraldEvent>();
+  for (const s of stored) events.set(s.seq, s.event);
+  const rows = entryRows(stored, sinksOf, now, key);
+  const per = Math.min(1000, Math.floor(maxParameters / OUTBOX_COLUMNS));
+  const out: WrittenEntry[] = [];
+  for (let i = 0; i < rows.length; i += per) {
+    const chunk = rows.slice(i, i + per);
+    const returned = await db.insertInto('herald_outbox').values(chunk).returning(['seq', 'sink', 'event_seq']).execute();
+    // (sink, event_seq) is unique within one call: map the returned seqs back to their rows.
+    const seqOf = new Map(returned.map((r) => [`${r.sink}\u0000${Number(r.event_seq)}`, Number(r.seq)]));
+    for (const r of chunk) {
+      const seq = seqOf.get(`${r.sink}\u0000${r.event_seq}`);
+      if (seq === undefined) continue;
+      out.push({ sink: r.sink, seq, eventId: r.event_id, key: r.partition_key, attempts: 0, createdMs: now, event: events.get(r.event_seq) });
+    }
+  }
+  out.sort((a, b) => a.seq - b.seq);
+  return out;
+}
+
+function entryRows<S extends Pick<StoredEvent, 'seq' | 'event'>>(stored: readonly S[], sinksOf: (s: S) => readonly string[], now: number, key: (e: HeraldEvent) => string | undefined) {
+  return stored.flatMap((s) => sinksOf(s).map((sink) => ({
     sink,
     event_seq: s.seq,
     event_id: s.event.id,
@@ -259,9 +305,6 @@ export async function insertEntries<S extends Pick<StoredEvent, 'seq' | 'event'>
     next_attempt_ms: now,
     created_ms: now,
   })));
-  const per = Math.min(1000, Math.floor(maxParameters / OUTBOX_COLUMNS));
-  for (let i = 0; i < rows.length; i += per) await db.insertInto('herald_outbox').values(rows.slice(i, i + per)).execute();
-  return rows.length;
 }
 
 /** The outbox's view of a store transaction. */

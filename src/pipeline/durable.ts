@@ -11,6 +11,7 @@ import { createOutbox, type Outbox, type OutboxOptions } from '../outbox/outbox.
 import { outboxSchema } from '../outbox/schema.js';
 import { openStore } from '../store/index.js';
 import type { EventStore } from '../store/types.js';
+import type { GroupCommitOptions } from './group-commit.js';
 import { DurableHandover } from './handovers.js';
 import { Ingest } from './ingest.js';
 
@@ -36,6 +37,8 @@ export interface DurablePipelineOptions {
   sinkDeps?: OutboxOptions['sinkDeps'];
   /** false: write outbox entries, relay nothing (another process does). */
   startRelays?: boolean;
+  /** Bounds of one group commit (events and JSON bytes per transaction). */
+  groupCommit?: GroupCommitOptions;
 }
 
 export interface DurablePipeline {
@@ -70,7 +73,10 @@ export async function openDurablePipeline(o: DurablePipelineOptions): Promise<Du
     throw err;
   }
   const ingest = new Ingest({
-    handover: new DurableHandover(store, outbox, o.onStored),
+    handover: new DurableHandover(store, outbox, {
+      ...(o.onStored !== undefined && { onStored: o.onStored }),
+      ...(o.groupCommit !== undefined && { groupCommit: o.groupCommit }),
+    }),
     ...(o.redactKeys !== undefined && { redactKeys: o.redactKeys }),
     ...(o.watchedStates !== undefined && { watchedStates: o.watchedStates }),
     ...(o.maxBatch !== undefined && { maxBatch: o.maxBatch }),

@@ -16,9 +16,9 @@ import type { Delivery } from '../delivery/direct.js';
 import { HeraldError, ValidationError, type FieldProblem } from '../errors.js';
 import { announces, DEFAULT_WATCHED_STATES, ENTITY_EVENT_SOURCE, normalizeState, planStateChange, stateNotifications, type EntityState, type StateRequest } from '../events/entity-states.js';
 import { normalize } from '../events/event.js';
-import { createRedactor, createValueRedactor, type ValueRedactor } from '../events/redact.js';
+import { createRedactor, createTextRedactor, createValueRedactor, type ValueRedactor } from '../events/redact.js';
 import type { EventInput, HeraldEvent } from '../events/schema.js';
-import { batchProblems, eventProblems, summarize } from '../events/validate.js';
+import { batchProblems, eventProblems, stateRequestProblems, summarize } from '../events/validate.js';
 
 /** Where an Ingest hands validated, normalized and redacted events over. */
 export interface Handover {
@@ -89,11 +89,13 @@ export class Ingest {
   readonly #o: IngestOptions;
   readonly #redact: (event: HeraldEvent) => HeraldEvent;
   readonly #redactValue: ValueRedactor;
+  readonly #redactText: (text: string) => string;
 
   constructor(options: IngestOptions) {
     this.#o = options;
     this.#redact = createRedactor(options.redactKeys ?? []);
     this.#redactValue = createValueRedactor(options.redactKeys ?? []);
+    this.#redactText = createTextRedactor(options.redactKeys ?? []);
   }
 
   /** The redactor of this ingest (replay re-applies it to stored events). */
@@ -129,8 +131,14 @@ export class Ingest {
   async state(request: StateRequest): Promise<StateChange> {
     const changeState = this.#o.handover.changeState;
     if (changeState === undefined) throw new HeraldError('INVALID_REQUEST', 'entity states need a store: use a durable publisher or herald serve');
+    const problems = stateRequestProblems(request);
+    if (problems.length > 0) throw new ValidationError(summarize(problems, 'invalid entity state'), problems);
+    const t = this.#redactText;
     const redacted: StateRequest = {
-      ...request,
+      kind: t(request.kind),
+      id: t(request.id),
+      state: t(request.state),
+      ...(request.source !== undefined && { source: t(request.source) }),
       ...(request.attributes !== undefined && { attributes: this.#redactValue(request.attributes) as Record<string, unknown> }),
     };
     const watched = [...new Set((this.#o.watchedStates ?? DEFAULT_WATCHED_STATES).map(normalizeState))];
@@ -151,6 +159,15 @@ export class Ingest {
     const h = this.#o.handover;
     const targets = events.map((e) => h.targets(e));
     const at = (i: number) => (batch ? `[${i}]` : '');
+    // A target's profile that cannot carry an event (a Choria event without its component)
+    // refuses it here, naming the field, rather than have the relay park it after it is stored.
+    const unencodable: FieldProblem[] = [];
+    events.forEach((e, i) => {
+      for (const b of targets[i]!) {
+        for (const p of b.problems(e)) unencodable.push({ path: batch ? `${at(i)}.${p.path}` : p.path, message: `${p.message} (sink "${b.name}", profile ${b.profile.name})` });
+      }
+    });
+    if (unencodable.length > 0) throw new ValidationError(summarize(unencodable, batch ? 'invalid batch' : 'invalid event'), unencodable);
     if (h.encodesNow) {
       const byBinding = new Map<SinkBinding, Delivery>();
       const tooLarge: FieldProblem[] = [];

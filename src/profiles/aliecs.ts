@@ -1,6 +1,7 @@
 /**
  * The `aliecs` profile: environment state changes as the ALICE experiment control system
- * publishes them (protobuf, package `kafka`, schema in proto/aliecs.proto).
+ * publishes them (protobuf, package `kafka`, schema in proto/aliecs.proto). It follows
+ * AliceO2Group/Control core/integration/kafka/plugin.go (commit 9770b1f5).
  *
  * Canonical events → wire (only entity state events of kind `environment`; anything else is
  * not carried):
@@ -8,10 +9,11 @@
  * - `dev.herald.entity.state.leave` → NewStateNotification on `aliecs.env_leave_state.<STATE>`
  *   (STATE is the state being left, e.g. RUNNING at end of run)
  * - `dev.herald.entity.state.list`  → ActiveRunsList on `aliecs.env_list.<STATE>` (RUNNING),
- *   environments sorted by id
+ *   in AliECS's order (sortActiveRuns), published exactly when the enter it follows is
  * - relay start (onStart) → an empty ActiveRunsList on `aliecs.env_list.RUNNING`
- * Record key: the environment id (lists: the state name, so every list lands on one
- * partition in order). No headers, no content type: the original sends none.
+ * As AliECS: no record key and no headers (metadata 'none'); profileOptions.keyed turns keys
+ * on (the environment id; lists: the state name), profileOptions.wireMetadata: herald lets the
+ * transports add Herald's own metadata.
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -22,13 +24,19 @@ import type { HeraldEvent } from '../events/schema.js';
 import { Type } from 'typebox';
 import { stableMessageId } from '../shared/ids.js';
 import { asRecord } from '../shared/json.js';
+import { wireMetadata, wireMetadataOption } from './wire-metadata.js';
 import type { DecodedMessage, EncodeContext, IncomingMessage, OutgoingMessage, Profile } from './types.js';
 
 /** The entity kind this profile carries. */
 export const ALIECS_ENTITY_KIND = 'environment';
 
-/** States AliECS consumers know; any other state is published as UNKNOWN. */
-export const ALIECS_STATES = ['STANDBY', 'DEPLOYED', 'CONFIGURED', 'RUNNING', 'ERROR', 'UNKNOWN'] as const;
+/**
+ * The states of AliECS's environment state machine (core/environment/environment.go: STANDBY,
+ * DEPLOYED, CONFIGURED, RUNNING, DONE after EXIT, ERROR) and UNKNOWN, which the plugin
+ * publishes for a trigger it cannot map (a DESTROY request). Any other state is published as
+ * UNKNOWN, so consumers only ever see topics AliECS itself can produce.
+ */
+export const ALIECS_STATES = ['STANDBY', 'DEPLOYED', 'CONFIGURED', 'RUNNING', 'DONE', 'ERROR', 'UNKNOWN'] as const;
 
 /** The source of canonical events decoded from AliECS messages. */
 export const ALIECS_SOURCE = 'aliecs';
@@ -126,12 +134,20 @@ export function aliecsState(state: unknown): string {
   return (ALIECS_STATES as readonly string[]).includes(s) ? s : UNKNOWN_STATE;
 }
 
-/** True unless the entity opted out with attribute `kafka_enabled` = false / "false" / "0" / "no". */
-export function aliecsEnabled(attributes: Record<string, unknown> | undefined): boolean {
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+
+/**
+ * Whether an environment is published. Default: unless it opted out with attribute
+ * `kafka_enabled` = false / "false" / "0" / "no" / "off". With `optIn` (profileOptions
+ * requireKafkaEnabled, as AliECS, where the plugin runs only for environments whose
+ * `kafka_enabled` var is true): only when `kafka_enabled` = true / "true" / "1" / "yes" / "on".
+ */
+export function aliecsEnabled(attributes: Record<string, unknown> | undefined, optIn = false): boolean {
   const v = attributes?.kafka_enabled ?? attributes?.kafkaEnabled;
-  if (v === false || v === 0) return false;
-  if (typeof v === 'string' && ['false', '0', 'no', 'off'].includes(v.trim().toLowerCase())) return false;
-  return true;
+  const word = typeof v === 'string' ? v.trim().toLowerCase() : undefined;
+  if (optIn) return v === true || v === 1 || (word !== undefined && TRUE_WORDS.includes(word));
+  return !(v === false || v === 0 || (word !== undefined && FALSE_WORDS.includes(word)));
 }
 
 const pick = (attrs: Record<string, unknown>, names: string[]): unknown => {
@@ -147,7 +163,9 @@ const toMs = (iso: unknown): number => {
 /**
  * Builds EnvInfo from an entity's id, state, enteredAt and attributes. Accepted attribute
  * spellings: runNumber | run_number | run-number, runType | run_type | run-type, detectors
- * (an array or a comma-separated string). The run number is set only while RUNNING.
+ * (an array or a comma-separated string). As AliECS's newEnvStateObject, the run number and
+ * the run type are set only in RUNNING (the run type even when empty, the run number only
+ * when it is a uint32); detectors keep the order given.
  */
 export function envInfoFromEntity(id: string, state: unknown, enteredAt: unknown, attributes: Record<string, unknown> = {}): AliecsEnvInfo {
   const s = aliecsState(state);
@@ -158,14 +176,41 @@ export function envInfoFromEntity(id: string, state: unknown, enteredAt: unknown
   const detectors = Array.isArray(det)
     ? det.map(String)
     : typeof det === 'string' ? det.split(',').map((d) => d.trim()).filter(Boolean) : [];
+  const running = s === 'RUNNING';
   return {
     environmentId: id,
-    ...(s === 'RUNNING' && runNumber !== undefined && Number.isInteger(runNumber) && runNumber >= 0 && runNumber <= 0xffffffff && { runNumber }),
-    ...(typeof rt === 'string' && rt !== '' && { runType: rt }),
+    ...(running && runNumber !== undefined && Number.isInteger(runNumber) && runNumber >= 0 && runNumber <= 0xffffffff && { runNumber }),
+    ...(running && typeof rt === 'string' && { runType: rt }),
     state: s,
     detectors,
     enterStateTimestamp: toMs(enteredAt),
   };
+}
+
+/** Go's byte-wise string order (slices.Sort on strings): UTF-8 bytes, not UTF-16 units. */
+const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+
+/** A run that AliECS puts first: two or more detectors, one of them exactly `ITS`. */
+const itsRun = (e: AliecsEnvInfo): boolean => e.detectors.length >= 2 && e.detectors.includes('ITS');
+
+/**
+ * The active runs in AliECS's order (plugin.go GetRunningEnvList: SortRunningEnvList, then
+ * SortDetectorsOfRunningEnvs): runs with two or more detectors including ITS first, then the
+ * others by detector count, most first; each run's detectors sorted byte-wise. Upstream's
+ * comparator gives no order among several ITS runs (it answers "first" both ways) and sorts
+ * Go map values, whose order is random, so runs it does not order keep environment-id order
+ * here. Returns copies; the input is not changed.
+ */
+export function sortActiveRuns(runs: readonly AliecsEnvInfo[]): AliecsEnvInfo[] {
+  const byId = [...runs].sort((a, b) => byteOrder(a.environmentId, b.environmentId));
+  // Array.prototype.sort is stable: equal runs keep the id order.
+  byId.sort((a, b) => {
+    const ia = itsRun(a);
+    const ib = itsRun(b);
+    if (ia || ib) return ia === ib ? 0 : ia ? -1 : 1;
+    return b.detectors.length - a.detectors.length;
+  });
+  return byId.map((e) => ({ ...e, detectors: [...e.detectors].sort(byteOrder) }));
 }
 
 /** An object's fields, or none: AliECS attributes are optional everywhere. */
@@ -173,6 +218,17 @@ const fields = (v: unknown): Record<string, unknown> => asRecord(v) ?? {};
 
 /** The watched state whose list is published (profileOptions.watchedState, default RUNNING). */
 const watched = (ctx: EncodeContext): string => aliecsState(ctx.options?.watchedState ?? 'RUNNING');
+
+/** profileOptions.keyed: record keys on (AliECS sends none). */
+const keyed = (ctx: EncodeContext): boolean => ctx.options?.keyed === true;
+
+/** profileOptions.requireKafkaEnabled: publish only environments with kafka_enabled true. */
+const optIn = (ctx: EncodeContext): boolean => ctx.options?.requireKafkaEnabled === true;
+
+/** One AliECS message: no key unless keyed, and no metadata of Herald's own unless asked for. */
+function message(eventId: string, topic: string, value: Buffer, key: string, ctx: EncodeContext): OutgoingMessage {
+  return { eventId, topic, ...(keyed(ctx) && { key }), value, metadata: wireMetadata(ctx) };
+}
 
 /**
  * True for an enter event that reports changed attributes, not a transition: `data.changed`
@@ -202,21 +258,25 @@ export function encodeAliecs(event: HeraldEvent, ctx: EncodeContext): OutgoingMe
     // transitions are published.
     if (event.type === ENTITY_EVENT_TYPES.enter && isAttributeUpdate(event, data)) return [];
     const attributes = fields(data.attributes);
-    if (!aliecsEnabled(attributes)) return [];
+    if (!aliecsEnabled(attributes, optIn(ctx))) return [];
     const envInfo = envInfoFromEntity(id, data.state, data.enteredAt, attributes);
     const prefix = event.type === ENTITY_EVENT_TYPES.enter ? 'aliecs.env_state' : 'aliecs.env_leave_state';
-    return [{ eventId: event.id, topic: `${prefix}.${envInfo.state}`, key: id, value: encodeNewStateNotification({ envInfo, timestamp }) }];
+    return [message(event.id, `${prefix}.${envInfo.state}`, encodeNewStateNotification({ envInfo, timestamp }), id, ctx)];
   }
 
   if (event.type === ENTITY_EVENT_TYPES.list) {
     const state = aliecsState(data.state);
     if (state !== watched(ctx)) return [];
+    // AliECS sends its list right after each enter-state notification it sends, with the same
+    // timestamp, and at no other time: not after an enter this profile does not publish (an
+    // attribute update, an environment not published).
+    const cause = asRecord(data.cause);
+    if (cause !== undefined && (cause.changed === false || !aliecsEnabled(fields(cause.attributes), optIn(ctx)))) return [];
     const entities = Array.isArray(data.entities) ? data.entities.map(fields) : [];
-    const activeRuns = entities
-      .filter((e) => typeof e.id === 'string' && e.id !== '' && aliecsEnabled(fields(e.attributes)))
-      .map((e) => envInfoFromEntity(e.id as string, e.state ?? state, e.enteredAt, fields(e.attributes)))
-      .sort((a, b) => (a.environmentId < b.environmentId ? -1 : a.environmentId > b.environmentId ? 1 : 0));
-    return [{ eventId: event.id, topic: `aliecs.env_list.${state}`, key: state, value: encodeActiveRunsList({ activeRuns, timestamp }) }];
+    const activeRuns = sortActiveRuns(entities
+      .filter((e) => typeof e.id === 'string' && e.id !== '' && aliecsEnabled(fields(e.attributes), optIn(ctx)))
+      .map((e) => envInfoFromEntity(e.id as string, e.state ?? state, e.enteredAt, fields(e.attributes))));
+    return [message(event.id, `aliecs.env_list.${state}`, encodeActiveRunsList({ activeRuns, timestamp }), state, ctx)];
   }
   return [];
 }
@@ -302,15 +362,19 @@ export const aliecsProfile: Profile = {
   description: 'ALICE ECS environment state notifications (protobuf NewStateNotification / ActiveRunsList)',
   options: {
     watchedState: Type.Optional(Type.String({ minLength: 1, description: 'the watched state whose list is published (default RUNNING)' })),
+    keyed: Type.Optional(Type.Boolean({ description: 'record keys: the environment id, lists the state name (default false: no key, as AliECS)' })),
+    requireKafkaEnabled: Type.Optional(Type.Boolean({ description: 'publish only environments whose attribute kafka_enabled is true, as AliECS (default false: all but kafka_enabled=false)' })),
+    wireMetadata: wireMetadataOption,
   },
   decodeOrder: 10,
   // The wire carries no event id and no source; data is rebuilt from EnvInfo.
   roundTrip: ['type', 'time', 'entity'],
   encode: encodeAliecs,
   onStart(ctx: EncodeContext): OutgoingMessage[] {
-    // An empty list at start tells dashboards to reset what they show.
+    // AliECS's Init publishes an empty list (the running map is new), which tells dashboards
+    // to reset what they show.
     const state = watched(ctx);
-    return [{ eventId: randomUUID(), topic: `aliecs.env_list.${state}`, key: state, value: encodeActiveRunsList({ activeRuns: [], timestamp: Date.now() }) }];
+    return [message(randomUUID(), `aliecs.env_list.${state}`, encodeActiveRunsList({ activeRuns: [], timestamp: Date.now() }), state, ctx)];
   },
   decode: decodeAliecs,
   summary: summarizeAliecs,

@@ -2,24 +2,32 @@
  * The `assisted` profile: the OpenShift Assisted Installer's event stream, one topic
  * (`events-stream` by default) of envelopes `{Name, Payload, Metadata: {versions}}`.
  *
- * Canonical event ↔ wire:
- * - an ordinary event → `Event`, payload shaped like the Assisted event model: `name` = the
- *   event type (as is), `severity` (debug → info), `category` (data.category or `user`),
- *   `message`, `event_time` = time, `cluster_id` / `host_id` / `infra_env_id` from the entity
- *   (kinds cluster, host, infra-env) or from data, `request_id` from data, `props` = the rest
- *   of data as a JSON string (as the service's model carries it)
+ * Canonical event ↔ wire (upstream: openshift/assisted-service internal/stream, models/, cmd/main.go):
+ * - an ordinary event → `Event`, payload shaped like the service's `models.Event` (keys in its
+ *   order): `name` = the event type (as is), `severity` (debug → info), `category`
+ *   (data.category `metrics`, else `user`), `message`, `event_time` = time with exactly three
+ *   fractional digits (strfmt RFC3339Millis), `cluster_id` / `host_id` / `infra_env_id` by the
+ *   one rule of events/refs.ts (entity, else data; a host event names its cluster and
+ *   infra-env in data), `request_id` from data, `props` = the rest of data as a JSON string
+ *   with sorted keys (as the service's toProps marshals its map)
  * - `dev.herald.entity.state.enter` of kind cluster / host / infra-env → `ClusterState` /
- *   `HostState` / `InfraEnv` snapshot: `{id, ...attributes, status (lower case),
- *   status_updated_at, previous_status?}`, secret-looking values redacted
+ *   `HostState` / `InfraEnv` snapshot: the attributes with `id`, `status` (lower case) and
+ *   `status_updated_at`, keys sorted as the generated models order them; `ClusterState` always
+ *   has `"hosts":[]` (the service streams "a smaller cluster object"); `InfraEnv` has no
+ *   status (models.InfraEnv has none); no snapshot has a previous status (no model has one).
+ *   Secret-looking values are redacted.
  * - other entity notifications (leave, list, other kinds) are not carried
  * Key: the cluster id (empty string when none). profileOptions.capitalized (default true)
- * writes `Name`/`Payload`/`Metadata` as the running service does; false writes the documented
- * lower-case keys. profileOptions.versions fills `metadata.versions`.
+ * writes the envelope as the running service does: `Name`/`Payload`/`Metadata` with
+ * `Metadata.versions` = `{release_tag?, versions: {…}}` (models.ListVersions); false writes the
+ * shape docs/events.md documents: lower-case keys and a flat `metadata.versions` map.
+ * profileOptions.versions fills the versions, profileOptions.releaseTag the release tag.
  */
 import { HeraldError, UsageError } from '../errors.js';
 import { commonEmitFields, flagString } from './emit.js';
 import { ENTITY_EVENT_TYPES, isEntityEvent } from '../events/entity-states.js';
 import { createValueRedactor } from '../events/redact.js';
+import { assistedCategory, assistedIds } from '../events/refs.js';
 import { SEVERITIES, type EventInput, type HeraldEvent, type Severity } from '../events/schema.js';
 import { Type } from 'typebox';
 import { stableMessageId } from '../shared/ids.js';
@@ -57,35 +65,71 @@ export function redactSnapshot(value: unknown): unknown {
 
 const LIFTED = ['cluster_id', 'host_id', 'infra_env_id', 'request_id', 'category'] as const;
 
+/**
+ * A time as strfmt.DateTime marshals it (RFC3339Millis: exactly three fractional digits, the
+ * rest cut off as Go's formatting does), in UTC.
+ */
+export function rfc3339Millis(time: string): string {
+  const ms = Date.parse(time);
+  return Number.isNaN(ms) ? time : new Date(ms).toISOString();
+}
+
+/** Object keys sorted at every level, as Go's encoding/json writes a map. */
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  const o = asRecord(v);
+  if (o === undefined) return v;
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, sortKeys(o[k])]));
+}
+
+/**
+ * JSON text with <, >, &, U+2028 and U+2029 escaped as Go's json.Marshal escapes them (these
+ * characters occur in JSON text only inside strings, so the whole text can be rewritten).
+ */
+export function goEscape(json: string): string {
+  return json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** JSON as Go's json.Marshal writes a map: sorted keys, escaped as goEscape. */
+export function goJson(v: unknown): string {
+  return goEscape(JSON.stringify(sortKeys(v)));
+}
+
 /** The Assisted `Event` payload of a canonical event (keys in the service model's order). */
 export function assistedEventPayload(event: HeraldEvent): Record<string, unknown> {
   const data = asRecord(event.data);
-  const kind = event.entity?.kind;
-  const fromEntity = (k: string) => (event.entity !== undefined && (k === 'infra-env' ? SNAPSHOT_OF_KIND[kind ?? ''] === 'InfraEnv' : kind === k) ? event.entity.id : undefined);
-  const clusterId = fromEntity('cluster') ?? str(data?.cluster_id);
-  const hostId = fromEntity('host') ?? str(data?.host_id);
-  const infraEnvId = fromEntity('infra-env') ?? str(data?.infra_env_id);
+  const ids = assistedIds(event);
   let props: string | undefined;
   if (data !== undefined) {
     const rest = Object.fromEntries(Object.entries(data).filter(([k]) => !(LIFTED as readonly string[]).includes(k)));
-    if (Object.keys(rest).length > 0) props = JSON.stringify(redactSnapshot(rest));
+    if (Object.keys(rest).length > 0) props = goJson(redactSnapshot(rest));
   } else if (event.data !== undefined) {
-    props = JSON.stringify(redactSnapshot(event.data));
+    props = goJson(redactSnapshot(event.data));
   }
-  const category = data?.category === 'metrics' ? 'metrics' : 'user';
   const requestId = str(data?.request_id);
   return {
-    category,
-    ...(clusterId !== undefined && { cluster_id: clusterId }),
-    event_time: event.time,
-    ...(hostId !== undefined && { host_id: hostId }),
-    ...(infraEnvId !== undefined && { infra_env_id: infraEnvId }),
+    category: assistedCategory(event),
+    ...(ids.cluster_id !== undefined && { cluster_id: ids.cluster_id }),
+    event_time: rfc3339Millis(event.time),
+    ...(ids.host_id !== undefined && { host_id: ids.host_id }),
+    ...(ids.infra_env_id !== undefined && { infra_env_id: ids.infra_env_id }),
     message: event.message ?? '',
     name: event.type,
     ...(props !== undefined && { props }),
     ...(requestId !== undefined && { request_id: requestId }),
     severity: event.severity === 'debug' ? 'info' : event.severity,
   };
+}
+
+/**
+ * An item of the REST list (GET /api/assisted-install/v2/events): the service copies only
+ * name, cluster_id, host_id, infra_env_id, severity, event_time, message and props into the
+ * models.Event it returns (internal/events/events_api.go V2ListEvents), so the list never has
+ * `category` nor `request_id`, while the stream's Event does.
+ */
+export function assistedListEvent(event: HeraldEvent): Record<string, unknown> {
+  const { category: _c, request_id: _r, ...item } = assistedEventPayload(event);
+  return item;
 }
 
 /** The snapshot name and payload of an entity enter event, or undefined when not carried. */
@@ -97,24 +141,40 @@ export function assistedSnapshot(event: HeraldEvent): { name: Exclude<AssistedNa
   const id = str(data.id) ?? event.entity?.id;
   if (name === undefined || id === undefined) return undefined;
   const attributes = (redactSnapshot(asRecord(data.attributes) ?? {}) as Record<string, unknown>);
-  const previous = str(data.previous);
-  const payload: Record<string, unknown> = {
-    id,
-    ...attributes,
-    status: String(data.state ?? '').toLowerCase(),
-    status_updated_at: str(data.enteredAt) ?? event.time,
-    ...(previous !== undefined && { previous_status: previous.toLowerCase() }),
-  };
+  const fields: Record<string, unknown> = { ...attributes, id };
+  // models.Cluster / models.Host have `status` and `status_updated_at`; models.InfraEnv has neither.
+  if (name !== 'InfraEnv') {
+    fields.status = String(data.state ?? '').toLowerCase();
+    fields.status_updated_at = rfc3339Millis(str(data.enteredAt) ?? event.time);
+  }
+  // NotifiableCluster.Payload streams the cluster with its hosts emptied ("notify smaller cluster object").
+  if (name === 'ClusterState') fields.hosts = [];
+  // go-swagger orders a model's fields by name; ClusterPayload's own primary_ip_stack follows the embedded cluster.
+  const { primary_ip_stack: ipStack, ...rest } = fields;
+  const payload: Record<string, unknown> = Object.fromEntries(Object.keys(rest).sort().map((k) => [k, rest[k]]));
+  if (ipStack !== undefined) payload.primary_ip_stack = ipStack;
   const clusterId = name === 'ClusterState' ? id : str(attributes.cluster_id) ?? '';
   return { name, payload, clusterId };
 }
 
-/** Wraps a payload in the stream's envelope. */
-export function assistedEnvelope(name: AssistedName, payload: unknown, options: { capitalized?: boolean; versions?: Record<string, string> } = {}): Record<string, unknown> {
-  const versions = { ...(options.versions ?? {}) };
-  return options.capitalized ?? true
-    ? { Name: name, Payload: payload, Metadata: { versions } }
-    : { name, payload, metadata: { versions } };
+export interface AssistedEnvelopeOptions {
+  capitalized?: boolean;
+  versions?: Record<string, string>;
+  releaseTag?: string;
+}
+
+/**
+ * Wraps a payload in the stream's envelope. Capitalised (the running service): `Metadata` is
+ * cmd/main.go's `{"versions": ListVersions}`, i.e. `{release_tag?, versions?}` with the map's
+ * keys sorted (both omitempty). Lower case: the flat map docs/events.md shows.
+ */
+export function assistedEnvelope(name: AssistedName, payload: unknown, options: AssistedEnvelopeOptions = {}): Record<string, unknown> {
+  const versions = Object.fromEntries(Object.keys(options.versions ?? {}).sort().map((k) => [k, options.versions![k]!]));
+  if (!(options.capitalized ?? true)) return { name, payload, metadata: { versions } };
+  const list: Record<string, unknown> = {};
+  if (options.releaseTag !== undefined && options.releaseTag !== '') list.release_tag = options.releaseTag;
+  if (Object.keys(versions).length > 0) list.versions = versions;
+  return { Name: name, Payload: payload, Metadata: { versions: list } };
 }
 
 /** Canonical event → one envelope on ctx.topic (default events-stream). */
@@ -132,12 +192,17 @@ export function encodeAssisted(event: HeraldEvent, ctx: EncodeContext): Outgoing
     payload = assistedEventPayload(event);
     key = typeof payload.cluster_id === 'string' ? payload.cluster_id : '';
   }
-  const options = ctx.options as { capitalized?: boolean; versions?: Record<string, string> } | undefined;
+  const options = ctx.options as AssistedEnvelopeOptions | undefined;
   const envelope = assistedEnvelope(name, payload, {
     ...(options?.capitalized !== undefined && { capitalized: options.capitalized }),
     ...(options?.versions !== undefined && { versions: options.versions }),
+    ...(options?.releaseTag !== undefined && { releaseTag: options.releaseTag }),
   });
-  return [{ eventId: event.id, topic: ctx.topic, key, value: Buffer.from(JSON.stringify(envelope), 'utf8'), contentType: 'application/json' }];
+  // The bytes of pkg/kafka/json_writer.go Write: json.Marshal of the envelope (struct and model
+  // fields in their order, HTML characters escaped). No record headers, as the service's
+  // kafka-go writer sends none (metadata 'none'); an empty key stays a zero-length key, not a
+  // null one, as the service's []byte("").
+  return [{ eventId: event.id, topic: ctx.topic, key, value: Buffer.from(goEscape(JSON.stringify(envelope)), 'utf8'), contentType: 'application/json', metadata: 'none' }];
 }
 
 const decodeError = (message: string, path: string, problem: string) => new HeraldError('DECODE', message, { details: [{ path, message: problem }] });
@@ -180,7 +245,9 @@ function eventFromPayload(p: Record<string, unknown>, id: string, prefix: string
 function eventFromSnapshot(name: Exclude<AssistedName, 'Event'>, p: Record<string, unknown>, id: string, prefix: string, fallbackTime: number | undefined): HeraldEvent {
   const entityId = str(p.id);
   if (entityId === undefined) throw decodeError(`assisted: ${prefix}.id is required in a ${name}`, `${prefix}.id`, 'is required');
-  const { id: _id, status, status_updated_at, previous_status, ...attributes } = p;
+  // `hosts` of a ClusterState is always [] on the stream: nothing to keep.
+  const { id: _id, status, status_updated_at, previous_status, hosts, ...rest } = p;
+  const attributes = Array.isArray(hosts) && hosts.length === 0 ? rest : { ...rest, ...(hosts !== undefined && { hosts }) };
   const kind = KIND_OF_SNAPSHOT[name];
   const enteredAt = validTime(status_updated_at);
   const time = enteredAt ?? validTime(p.updated_at) ?? new Date(fallbackTime ?? Date.now()).toISOString();
@@ -264,7 +331,8 @@ export const assistedProfile: Profile = {
   defaultTopic: ASSISTED_TOPIC,
   options: {
     capitalized: Type.Optional(Type.Boolean({ description: 'write Name/Payload/Metadata as the running service does (default true)' })),
-    versions: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'component versions for Metadata.versions' })),
+    versions: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'component versions for Metadata.versions (e.g. assisted-installer, assisted-installer-controller, assisted-installer-service, discovery-agent)' })),
+    releaseTag: Type.Optional(Type.String({ description: 'Metadata.versions.release_tag (capitalized envelope only; omitted when empty, as upstream)' })),
   },
   decodeOrder: 50,
   // The wire carries no event id and no source.

@@ -1,19 +1,26 @@
 /**
- * The `choria` profile: Choria lifecycle events and autonomous-agent (machine) transitions.
+ * The `choria` profile: Choria lifecycle events and autonomous-agent (machine) transitions,
+ * byte for byte as choria-io/go-choria writes them (lifecycle/, aagent/machine/
+ * notifications.go, aagent/notifiers/choria/choria.go @ 58e80bab).
  *
  * Canonical event ↔ wire: a canonical event whose type is the protocol
  * (`io.choria.lifecycle.v1.<type>`, `io.choria.machine.v1.transition`), source
  * `io.choria.lifecycle` / `io.choria.machine`, subject = identity and data = the plain Choria
- * document. On the wire the document's `id` is the event id and `timestamp` the event time
- * in Unix seconds (both always taken from the canonical event).
- * - CloudEvents form (default): the structured CloudEvent `{specversion, id, source, type,
- *   subject, datacontenttype: application/json, time, data: <plain document>}`
- * - plain form (profileOptions.format = 'plain'): the document alone
+ * document, its keys in the order of Choria's Go structs. The document's `timestamp` is the
+ * event time in Unix seconds and the CloudEvent `time` is that same whole second.
+ * - Lifecycle: the document's `id` and the CloudEvent `id` are both the event id. CloudEvents
+ *   form by default (Choria servers), the plain document with profileOptions.format = 'plain'
+ *   (Choria's `plugin.choria.legacy_lifecycle_format`, and what its governor CLI sends).
+ * - Transition: always a CloudEvent, whatever `format` says (Choria's notifier only sends
+ *   CloudEvents and its tally rejects anything else). The document's `id` is the machine
+ *   instance id (`data.id`, else one derived from identity and machine); the CloudEvent `id`
+ *   is the event id, one per transition.
  * Topic / subject: `choria.lifecycle.event.<type>.<component>` or `choria.machine.transition`;
- * key: the identity. Other event types are not carried.
+ * key: the identity. On NATS (Choria's own transport) no headers, as Choria publishes; on
+ * Kafka and AMQP a content type. Other event types are not carried.
  */
 import { randomUUID } from 'node:crypto';
-import { HeraldError, UsageError, ValidationError } from '../errors.js';
+import { HeraldError, UsageError, ValidationError, type FieldProblem } from '../errors.js';
 import type { EventInput } from '../events/schema.js';
 import { flagString } from './emit.js';
 import type { HeraldEvent } from '../events/schema.js';
@@ -21,8 +28,8 @@ import { Type } from 'typebox';
 import { stableMessageId } from '../shared/ids.js';
 import { asRecord } from '../shared/json.js';
 import {
-  LIFECYCLE_SOURCE, LIFECYCLE_TYPES, MACHINE_PROTOCOL, MACHINE_SOURCE, MACHINE_SUBJECT,
-  CHORIA_EVENT_KINDS, choriaEventInput, choriaKindOfType, choriaProtocol, documentProblems, lifecycleSubject, orderDocument, unixSeconds,
+  GOVERNOR_EVENT_TYPES, LIFECYCLE_SOURCE, LIFECYCLE_TYPES, MACHINE_PROTOCOL, MACHINE_SOURCE, MACHINE_SUBJECT,
+  CHORIA_EVENT_KINDS, choriaEventInput, choriaKindOfType, choriaProtocol, choriaTime, documentProblems, goJson, lifecycleSubject, machineInstanceId, orderDocument, unixSeconds,
   type ChoriaDocument, type ChoriaEventKind, type LifecycleType,
 } from './choria/protocol.js';
 import type { DecodedMessage, EmitFlags, EncodeContext, IncomingMessage, OutgoingMessage, Profile, ProfileEmit } from './types.js';
@@ -39,14 +46,20 @@ export function choriaDocument(event: HeraldEvent): { kind: ChoriaEventKind; doc
   const kind = choriaKindOfType(event.type);
   if (kind === undefined) return undefined;
   const data = asRecord(event.data) ?? {};
+  const identity = data.identity ?? event.subject;
+  // Lifecycle: the document's id is the event id. Transition: the machine instance id, shared
+  // by every transition of one machine (data.id, else derived from identity and machine).
+  const id = kind !== 'transition' ? event.id
+    : data.id !== undefined && data.id !== null ? data.id
+      : machineInstanceId(String(identity ?? ''), String(data.machine ?? ''));
   const document = orderDocument(kind, {
     ...data,
     protocol: choriaProtocol(kind),
-    id: event.id,
-    identity: data.identity ?? event.subject,
+    id,
+    identity,
     timestamp: unixSeconds(event.time),
   });
-  const problems = documentProblems(kind, document, { prefix: 'data' });
+  const problems = documentProblems(kind, document, { prefix: 'data', publishing: true });
   if (problems.length > 0) {
     const first = problems[0]!;
     throw new ValidationError(`choria: event ${event.id} (${event.type}) cannot be published: ${first.path} ${first.message}`, problems);
@@ -54,31 +67,42 @@ export function choriaDocument(event: HeraldEvent): { kind: ChoriaEventKind; doc
   return { kind, document };
 }
 
-/** Canonical event → one Choria message (CloudEvents form unless profileOptions.format = plain). */
+/** What would keep a canonical event from being published by this profile (checked at ingest). */
+export function checkChoria(event: HeraldEvent): FieldProblem[] {
+  try {
+    choriaDocument(event);
+    return [];
+  } catch (err) {
+    if (err instanceof ValidationError) return err.details;
+    throw err;
+  }
+}
+
+/**
+ * Canonical event → one Choria message. Lifecycle events are CloudEvents unless
+ * profileOptions.format = plain; transitions are always CloudEvents (see the module comment).
+ */
 export function encodeChoria(event: HeraldEvent, ctx: EncodeContext): OutgoingMessage[] {
   const doc = choriaDocument(event);
   if (doc === undefined) return [];
   const { kind, document } = doc;
   const topic = kind === 'transition' ? MACHINE_SUBJECT : lifecycleSubject(kind, String(document.component));
-  const plain = ctx.options?.format === 'plain';
+  const plain = kind !== 'transition' && ctx.options?.format === 'plain';
+  // The CloudEvents SDK's key order (specversion, id, source, type, subject, datacontenttype,
+  // time, data) and Choria's time: time.Unix(timestamp, 0), RFC 3339 without a fraction. The
+  // SDK writes the attributes itself (no HTML escaping) and data as encoding/json made it.
   const value = plain
-    ? JSON.stringify(document)
-    : JSON.stringify({
-      specversion: '1.0',
-      id: event.id,
-      source: kind === 'transition' ? MACHINE_SOURCE : LIFECYCLE_SOURCE,
-      type: document.protocol,
-      subject: document.identity,
-      datacontenttype: 'application/json',
-      time: event.time,
-      data: document,
-    });
+    ? goJson(document)
+    : `{"specversion":"1.0","id":${JSON.stringify(event.id)},"source":${JSON.stringify(kind === 'transition' ? MACHINE_SOURCE : LIFECYCLE_SOURCE)}`
+      + `,"type":${JSON.stringify(document.protocol)},"subject":${JSON.stringify(document.identity)},"datacontenttype":"application/json"`
+      + `,"time":${JSON.stringify(choriaTime(document.timestamp))},"data":${goJson(document)}}`;
   return [{
     eventId: event.id,
     topic,
     key: document.identity,
     value: Buffer.from(value, 'utf8'),
-    contentType: plain ? 'application/json' : 'application/cloudevents+json; charset=UTF-8',
+    // Choria publishes raw bytes on NATS, no headers; elsewhere a content type helps readers.
+    ...(ctx.transport !== 'nats' && { contentType: plain ? 'application/json' : 'application/cloudevents+json; charset=UTF-8' }),
   }];
 }
 
@@ -128,10 +152,15 @@ function parsePlain(doc: Record<string, unknown>, time?: string, ceId?: string):
     const first = problems[0]!;
     throw decodeError(`choria ${k.kind} event: ${first.path} ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, problems);
   }
-  // A legacy document may lack an id: derive one from its content, so re-reading it gives the same id.
-  const id = typeof doc.id === 'string' && doc.id !== '' ? doc.id : ceId ?? stableMessageId('choria', '', Buffer.from(JSON.stringify(doc)));
+  // A legacy document may lack an id: derive one from its content, so re-reading it gives the
+  // same id. A transition's document id is its machine's instance id, shared by all its
+  // transitions: the event id is the CloudEvent's, or one derived from the document.
+  const contentId = () => stableMessageId('choria', '', Buffer.from(JSON.stringify(doc)));
+  const docId = typeof doc.id === 'string' && doc.id !== '' ? doc.id : undefined;
+  const id = k.kind === 'transition' ? ceId ?? contentId() : docId ?? ceId ?? contentId();
+  const dataId = k.kind === 'transition' ? docId ?? machineInstanceId(String(doc.identity), String(doc.machine)) : id;
   const eventTime = time ?? new Date((doc.timestamp as number) * 1000).toISOString();
-  const data = orderDocument(k.kind, { ...doc, protocol: choriaProtocol(k.kind), id });
+  const data = orderDocument(k.kind, { ...doc, protocol: choriaProtocol(k.kind), id: dataId });
   const event: HeraldEvent = Object.freeze({
     specversion: '1.0',
     id,
@@ -148,10 +177,12 @@ function parsePlain(doc: Record<string, unknown>, time?: string, ceId?: string):
 
 /**
  * Parses a Choria message in any form: plain (`protocol` io.choria.lifecycle.* /
- * io.choria.machine.*), legacy (`choria:lifecycle:<type>:1`, accepted although Choria itself
- * rejects it) or a CloudEvent (specversion 1.0, source io.choria.lifecycle / io.choria.machine,
- * whose data is parsed again). Throws HeraldError DECODE, naming the field, for anything else
- * and for missing or wrong required fields.
+ * io.choria.machine.*), legacy (`choria:lifecycle:<type>:1`) or a CloudEvent (specversion
+ * 1.0, source io.choria.lifecycle / io.choria.machine, whose data is parsed again). Throws
+ * HeraldError DECODE, naming the field, for anything else and for missing or wrong required
+ * fields. This is Herald's reader (view, bridge, subscribe): it shows more than Choria accepts
+ * (legacy spellings, plain transitions, data as a JSON string); `herald tally` counts by
+ * Choria's own stricter rules (tally/choria-input.ts).
  */
 export function parseChoria(input: Uint8Array | string | object): ParsedChoria {
   let value: unknown = input;
@@ -192,7 +223,7 @@ export function parseChoria(input: Uint8Array | string | object): ParsedChoria {
       if (err instanceof HeraldError) throw new HeraldError('DECODE', err.message, { details: err.details.map((d) => ({ path: `data.${d.path}`, message: d.message })) });
       throw err;
     }
-    // The CloudEvent's id is authoritative (it is the event id); the document carries the same.
+    // The CloudEvent's id is authoritative (it is the event id); a lifecycle document carries the same.
     const event = ceId !== undefined && ceId !== p.event.id ? Object.freeze({ ...p.event, id: ceId }) : p.event;
     return { form: 'cloudevents', kind: p.kind, document: p.document, cloudEvent: o, event };
   }
@@ -215,21 +246,34 @@ export function decodeChoria(msg: IncomingMessage): DecodedMessage | undefined {
   return { profile: 'choria', format: p.form, event: p.event, document: p.cloudEvent ?? p.document };
 }
 
-/** One line: `[startup] c1.example.net: server 0.6.0`. */
+/**
+ * One line, as Choria's own String() methods print it (lifecycle/*.go, aagent/machine/
+ * notifications.go), e.g. `[startup] c1.example.net: server version 0.6.0`,
+ * `[governor] n1: obtained slot 3 on PROVISION`, `n1 httpcheck transitioned via event fail: ok => critical`.
+ */
 export function summarizeChoria(d: DecodedMessage): string {
   const kind = choriaKindOfType(d.event.type);
   const doc = asRecord(d.event.data) ?? {};
-  const s = (k: string) => (doc[k] === undefined ? '' : String(doc[k]));
+  const s = (k: string) => (doc[k] === undefined || doc[k] === null ? '' : String(doc[k]));
   const who = s('identity') || d.event.subject || '';
   switch (kind) {
     case 'startup': case 'alive':
-      return `[${kind}] ${who}: ${s('component')} ${s('version')}`;
+      return `[${kind}] ${who}: ${s('component')} version ${s('version')}`;
     case 'upgraded':
-      return `[upgraded] ${who}: ${s('component')} ${s('version')} -> ${s('new_version')}`;
-    case 'governor':
-      return `[governor] ${who}: ${s('component')} ${s('event_type')} ${s('governor')} (sequence ${s('sequence')})`;
+      return `[upgraded] ${who}: ${s('component')} version ${s('version')} to ${s('new_version')}`;
+    case 'governor': {
+      const seq = typeof doc.sequence === 'number' ? doc.sequence : 0;
+      const g = s('governor');
+      switch (s('event_type')) {
+        case 'exit': return seq > 0 ? `[governor] ${who}: vacated slot ${seq} on ${g}` : `[governor] ${who}: vacated ${g}`;
+        case 'enter': return seq > 0 ? `[governor] ${who}: obtained slot ${seq} on ${g}` : `[governor] ${who}: obtained slot on ${g}`;
+        case 'timeouts': return `[governor] ${who}: failed to obtain a slot on ${g}`;
+        case 'eviction': return seq > 0 ? `[governor] ${who}: evicted from slot ${seq} on ${g}` : `[governor] ${who}: evicted from ${g}`;
+        default: return `[governor] ${who}: unknown stage on Governor ${g}`;
+      }
+    }
     case 'transition':
-      return `[transition] ${who}: ${s('machine')} ${s('version')} ${s('from_state')} -> ${s('to_state')} (${s('transition')})`;
+      return `${who} ${s('machine')} transitioned via event ${s('transition')}: ${s('from_state')} => ${s('to_state')}`;
     case undefined:
       return `[${d.event.type}] ${who}`;
     default:
@@ -243,6 +287,9 @@ const CHORIA_FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   governor: 'governor', sequence: 'sequence', event_type: 'event-type', machine: 'machine',
   transition: 'transition', from_state: 'from-state', to_state: 'to-state',
 };
+/** A transition's document `id` is its machine instance id, set with --instance-id. */
+const flagOfField = (kind: ChoriaEventKind, field: string): string =>
+  kind === 'transition' && field === 'id' ? 'instance-id' : CHORIA_FLAG_OF_FIELD[field] ?? field;
 
 function choriaFromFlags(flags: EmitFlags): EventInput {
   const kinds = CHORIA_EVENT_KINDS.join(', ');
@@ -260,6 +307,11 @@ function choriaFromFlags(flags: EmitFlags): EventInput {
     if (v !== undefined) fields[field] = v;
   }
   if (fields.identity === undefined && flags.subject !== undefined) fields.identity = flags.subject;
+  const instanceId = flagString(flags, 'instance-id');
+  if (instanceId !== undefined) {
+    if (kind !== 'transition') throw new UsageError(`--instance-id applies only to --type transition (a lifecycle event's id is the event id: --id)`, [{ path: '--instance-id', message: 'only for --type transition' }]);
+    fields.id = instanceId;
+  }
   if (typeof fields.sequence === 'string') {
     if (!/^\d+$/.test(fields.sequence)) throw new UsageError(`--sequence must be a whole number >= 0 ${where}, got "${fields.sequence}"`, [{ path: '--sequence', message: 'must be a whole number >= 0' }]);
     fields.sequence = Number(fields.sequence);
@@ -272,7 +324,7 @@ function choriaFromFlags(flags: EmitFlags): EventInput {
     return { ...input, ...(flags.severity !== undefined && { severity: flags.severity as EventInput['severity'] }) };
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
-    const details = err.details.map((d) => ({ path: `--${CHORIA_FLAG_OF_FIELD[d.path] ?? d.path}`, message: d.message }));
+    const details = err.details.map((d) => ({ path: `--${flagOfField(kind, d.path)}`, message: d.message }));
     const first = details[0]!;
     throw new UsageError(`${first.path} ${first.message === 'is required' ? 'is required' : first.message} ${where}`, details);
   }
@@ -283,8 +335,9 @@ const choriaEmit: ProfileEmit = {
   typeHelp: `the event type: ${CHORIA_EVENT_KINDS.join(', ')}`,
   flags: {
     identity: 'the node (default --subject)', component: 'the component, e.g. server', version: 'the version (startup, alive, upgraded; machine version for transition)',
-    'new-version': 'upgraded: the new version', governor: 'governor: its name', sequence: 'governor: the sequence number', 'event-type': 'governor: enter, exit, timeouts or eviction',
+    'new-version': 'upgraded: the new version', governor: 'governor: its name', sequence: 'governor: the sequence number', 'event-type': `governor: ${GOVERNOR_EVENT_TYPES.join(', ')}`,
     machine: 'transition: the machine', transition: 'transition: its name', 'from-state': 'transition: the state left', 'to-state': 'transition: the state entered',
+    'instance-id': 'transition: the machine instance id (data.id; default derived from identity and machine)',
   },
   input: choriaFromFlags,
 };
@@ -294,12 +347,15 @@ export const choriaProfile: Profile = {
   name: 'choria',
   description: 'Choria lifecycle events and autonomous-agent machine transitions',
   options: {
-    format: Type.Optional(Type.Union([Type.Literal('cloudevents'), Type.Literal('plain')], { description: 'lifecycle events as CloudEvents (default) or plain documents' })),
+    format: Type.Optional(Type.Union([Type.Literal('cloudevents'), Type.Literal('plain')], {
+      description: 'lifecycle events as CloudEvents (default) or plain documents (Choria\'s legacy_lifecycle_format); machine transitions are always CloudEvents',
+    })),
   },
   decodeOrder: 20,
-  // The document's timestamp has whole seconds; the CloudEvent form keeps the full time.
-  roundTrip: ['id', 'type', 'source', 'subject', 'time', 'data'],
+  // Both forms carry whole seconds (the document's timestamp; the CloudEvent time is the same second).
+  roundTrip: ['id', 'type', 'source', 'subject', 'timeSeconds', 'data'],
   emit: choriaEmit,
+  check: checkChoria,
   encode: encodeChoria,
   decode: decodeChoria,
   summary: summarizeChoria,

@@ -1,17 +1,31 @@
 /**
- * The `cloudstack` profile: Apache CloudStack's event export, a flat JSON object per event.
+ * The `cloudstack` profile: Apache CloudStack's event export, a flat JSON object per event, as
+ * its event buses publish it (plugins/event-bus/rabbitmq RabbitMQEventBus, plugins/event-bus/
+ * kafka KafkaEventBus; bodies from ActionEventUtils, AlertGenerator, UsageEventUtils and the
+ * state listeners; serialised by a plain `new Gson()`).
  *
  * Canonical event ↔ wire:
  * - type `cloudstack.<Category>` (ActionEvent, AlertEvent, UsageEvent, ResourceStateEvent;
  *   the bare category name is accepted too) ↔ the category
  * - data = the category's flat fields (`event`, `status`, `entity`, `entityuuid`, ...) ↔ the
- *   JSON value, plus `eventDateTime` = the event time as `yyyy-MM-dd HH:mm:ss Z` (UTC,
- *   `+0000`; a `data.eventDateTime` naming the same second is kept, so another zone survives)
+ *   JSON value, null values left out and `<>&='` escaped as Gson writes them, plus
+ *   `eventDateTime` = the event time as `yyyy-MM-dd HH:mm:ss Z` (UTC, `+0000`; a
+ *   `data.eventDateTime` naming the same second is kept, so another zone survives)
  * - entity = {kind: resource type, id: resource UUID} ↔ record key (the UUID; none when empty)
  *   and the AMQP routing key `<source>.<category>.<type>.<resourceType>.<resourceUuid>`
+ *   (routingOf says which field gives each part per category; an AlertEvent has no resource)
+ * - subject ↔ a ResourceStateEvent's type: the state machine's event name (StartRequested,
+ *   OperationSucceeded, ...), which CloudStack puts only in the routing key, never in the body
+ *   (a `data.event` stands in for a missing subject there and is left out of the body)
  * - source (default `management-server`) ↔ the routing key's first part
- * Topic: ctx.topic (the producer properties' `topic`, default `cloudstack`); over AMQP the
- * routing key. Categories in profileOptions.disabledCategories are not published.
+ * A VirtualMachine ResourceStateEvent without `status` goes out twice, with `status`
+ * preStateTransitionEvent then postStateTransitionEvent, as UserVmStateListener publishes a
+ * successful transition. Topic: ctx.topic (the producer properties' `topic`, default
+ * `cloudstack`); over AMQP the routing key. No metadata of Herald's own (metadata 'none'):
+ * Kafka records without headers, AMQP messages with RabbitMQ's PERSISTENT_TEXT_PLAIN
+ * properties (content type text/plain, delivery mode 2, priority 0); profileOptions.
+ * wireMetadata: herald adds Herald's own again. Categories in profileOptions.disabledCategories
+ * are not published.
  */
 import { HeraldError, UsageError, ValidationError, type FieldProblem } from '../errors.js';
 import type { EventInput } from '../events/schema.js';
@@ -20,6 +34,7 @@ import { ENTITY_KIND_PATTERN, type HeraldEvent } from '../events/schema.js';
 import { Type } from 'typebox';
 import { stableMessageId } from '../shared/ids.js';
 import { asRecord, jsonObject } from '../shared/json.js';
+import { wireMetadata, wireMetadataOption } from './wire-metadata.js';
 import type { DecodedMessage, EmitFlags, EncodeContext, IncomingMessage, OutgoingMessage, Profile, ProfileEmit } from './types.js';
 
 /** CloudStack's event categories, each with its own flat field set. */
@@ -38,8 +53,11 @@ export const CLOUDSTACK_FIELDS: Readonly<Record<CloudStackCategory, readonly str
   ActionEvent: ['event', 'status', 'entity', 'entityuuid', 'description', 'user', 'account', 'project'],
   AlertEvent: ['event', 'dataCenterId', 'podId', 'subject', 'body'],
   UsageEvent: ['event', 'account', 'zone', 'resource', 'id'],
-  ResourceStateEvent: ['resource', 'id', 'old-state', 'new-state'],
+  ResourceStateEvent: ['resource', 'id', 'old-state', 'new-state', 'status'],
 };
+
+/** The two `status` values of a VirtualMachine ResourceStateEvent (UserVmStateListener). */
+export const VM_STATE_STATUSES = ['preStateTransitionEvent', 'postStateTransitionEvent'] as const;
 
 /** Fields without which a category's event means nothing to a consumer. */
 export const CLOUDSTACK_REQUIRED: Readonly<Record<CloudStackCategory, readonly string[]>> = {
@@ -103,6 +121,9 @@ export function cloudstackFieldProblems(category: CloudStackCategory, data: unkn
   for (const [k, v] of Object.entries(o)) {
     if (!isScalar(v)) out.push({ path: at(k), message: 'must be a string, number, boolean or null (CloudStack events are flat)' });
   }
+  if (category === 'ResourceStateEvent' && o.status !== undefined && o.status !== null && !(VM_STATE_STATUSES as readonly unknown[]).includes(o.status)) {
+    out.push({ path: at('status'), message: `must be ${VM_STATE_STATUSES.join(' or ')} (or left out)` });
+  }
   if (o.eventDateTime !== undefined && (typeof o.eventDateTime !== 'string' || parseCloudStackDate(o.eventDateTime) === undefined)) {
     out.push({ path: at('eventDateTime'), message: 'must be yyyy-MM-dd HH:mm:ss Z, e.g. 2017-07-23 14:09:08 +0700' });
   }
@@ -136,36 +157,101 @@ export function cloudstackRoutingKey(parts: { source?: string; category: string;
   return [parts.source, parts.category, parts.type, parts.resourceType, parts.resourceUuid].map(routingPart).join('.');
 }
 
-/** Canonical event → one flat JSON message; [] for other types and switched-off categories. */
-export function encodeCloudStack(event: HeraldEvent, ctx: EncodeContext): OutgoingMessage[] {
+/**
+ * The Event fields CloudStack builds the routing key and the Kafka record key from, per
+ * category, as its publishers fill `new Event(source, category, type, resourceType, uuid)`:
+ * - ActionEvent (ActionEventUtils): type = `event`; resource = the entity (kind, id), else
+ *   `entity` (the short name of a class name) and `entityuuid`
+ * - AlertEvent (AlertGenerator): type = `event`; no resource (`*.*`, no record key)
+ * - UsageEvent (UsageEventUtils): type = `event`; resource type = `resource` as given (a class
+ *   name such as `com.cloud.storage.Volume` → `com-cloud-storage-Volume`), else the entity
+ *   kind; uuid = the entity id, else `id`
+ * - ResourceStateEvent (UserVmStateListener, VolumeStateListener, ...): type = the state
+ *   machine's event name, which the body does not carry: the event's `subject` (else a
+ *   `data.event` a caller added); resource type = `resource`, else the entity kind; uuid = the
+ *   entity id, else `id`
+ */
+export function routingOf(category: CloudStackCategory, event: Pick<HeraldEvent, 'subject' | 'entity'>, data: Record<string, unknown>): { type?: string; resourceType?: string; resourceUuid?: string } {
+  const type = category === 'ResourceStateEvent' ? event.subject ?? str(data.event) : str(data.event);
+  if (category === 'AlertEvent') return { ...(type !== undefined && { type }) };
+  const resourceType = category === 'ActionEvent'
+    ? event.entity?.kind ?? resourceTypeOf(category, data)
+    : resourceTypeOf(category, data) ?? event.entity?.kind;
+  const resourceUuid = event.entity?.id ?? resourceUuidOf(category, data);
+  return { ...(type !== undefined && { type }), ...(resourceType !== undefined && { resourceType }), ...(resourceUuid !== undefined && { resourceUuid }) };
+}
+
+/** Gson's HTML-safe escapes (its default): `<`, `>`, `&`, `=`, `'`, and U+2028/U+2029. */
+const GSON_ESCAPES: Readonly<Record<string, string>> = {
+  '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '=': '\\u003d', "'": '\\u0027', '\u2028': '\\u2028', '\u2029': '\\u2029',
+};
+
+/**
+ * A flat body as CloudStack's `new Gson().toJson(map)` writes it: null values left out
+ * (serializeNulls is off), and the characters Gson escapes by default escaped (they can only
+ * occur inside strings, so the JSON text is rewritten as a whole). Keys keep the data's
+ * order; CloudStack's order is its HashMap's, which no consumer can rely on.
+ */
+export function gsonJson(body: Record<string, unknown>): string {
+  const kept = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null && v !== undefined));
+  return JSON.stringify(kept).replace(/[<>&='\u2028\u2029]/g, (c) => GSON_ESCAPES[c]!);
+}
+
+/** The category this profile publishes the event as; undefined for other types and switched-off categories. */
+function publishedCategory(event: HeraldEvent, ctx: EncodeContext): CloudStackCategory | undefined {
   const category = cloudstackCategory(event.type);
+  if (category === undefined) return undefined;
+  if ((ctx.options?.disabledCategories as readonly string[] | undefined)?.includes(category)) return undefined;
+  return category;
+}
+
+/** What would keep a canonical event from being published by this profile (checked at ingest). */
+export function checkCloudStack(event: HeraldEvent, ctx: EncodeContext): FieldProblem[] {
+  const category = publishedCategory(event, ctx);
+  return category === undefined ? [] : cloudstackFieldProblems(category, event.data);
+}
+
+/** Canonical event → one flat JSON message (two for a VM state change); [] for other types and switched-off categories. */
+export function encodeCloudStack(event: HeraldEvent, ctx: EncodeContext): OutgoingMessage[] {
+  const category = publishedCategory(event, ctx);
   if (category === undefined) return [];
-  if ((ctx.options?.disabledCategories as readonly string[] | undefined)?.includes(category)) return [];
   const problems = cloudstackFieldProblems(category, event.data);
   if (problems.length > 0) {
     throw new ValidationError(`cloudstack: event ${event.id} (${category}) cannot be published: ${problems[0]!.path} ${problems[0]!.message}`, problems);
   }
   const data = asRecord(event.data)!;
   const { eventDateTime: given, ...fields } = data;
+  // A ResourceStateEvent body never has `event` (the state listeners put the state machine's
+  // event only into the routing key): a `data.event` a caller added names the routing key's
+  // type when there is no subject, and is not written.
+  if (category === 'ResourceStateEvent') delete fields.event;
   // The canonical time is the source of truth; a given eventDateTime is kept only when it names
   // the same second (it then preserves the original zone, e.g. when bridging CloudStack events).
   const givenDate = typeof given === 'string' ? parseCloudStackDate(given) : undefined;
   const eventDateTime = givenDate !== undefined && Math.floor(givenDate.getTime() / 1000) === Math.floor(Date.parse(event.time) / 1000)
     ? (given as string)
     : formatCloudStackDate(event.time);
-  const value = { ...fields, eventDateTime };
-  const resourceUuid = event.entity?.id ?? resourceUuidOf(category, data);
-  const resourceType = event.entity?.kind ?? resourceTypeOf(category, data);
+  const routing = routingOf(category, event, data);
   const topic = ctx.transport === 'amqp'
-    ? cloudstackRoutingKey({ source: event.source, category, type: str(data.event), resourceType, resourceUuid })
+    ? cloudstackRoutingKey({ source: event.source, category, ...routing })
     : ctx.topic;
-  return [{
+  const one = (body: Record<string, unknown>): OutgoingMessage => ({
     eventId: event.id,
     topic,
-    ...(resourceUuid !== undefined && resourceUuid !== '' && { key: resourceUuid }),
-    value: Buffer.from(JSON.stringify(value), 'utf8'),
-    contentType: 'application/json',
-  }];
+    ...(routing.resourceUuid !== undefined && routing.resourceUuid !== '' && { key: routing.resourceUuid }),
+    value: Buffer.from(gsonJson({ ...body, eventDateTime }), 'utf8'),
+    // RabbitMQ's PERSISTENT_TEXT_PLAIN, as RabbitMQEventBus publishes; nothing else on any transport.
+    contentType: 'text/plain',
+    priority: 0,
+    metadata: wireMetadata(ctx),
+  });
+  // UserVmStateListener publishes every VM transition twice: before it (pre) and after it
+  // succeeded (post). A Herald event is a transition that happened, so both go out unless the
+  // caller named the one it means.
+  if (category === 'ResourceStateEvent' && fields.resource === 'VirtualMachine' && (fields.status === undefined || fields.status === null)) {
+    return VM_STATE_STATUSES.map((status) => one({ ...fields, status }));
+  }
+  return [one(fields)];
 }
 
 /** The category of a flat CloudStack object, told by its fields. */
@@ -198,8 +284,10 @@ export function decodeCloudStack(msg: IncomingMessage): DecodedMessage | undefin
   }
   const { eventDateTime: _dt, ...data } = o;
   const part = (s: string | undefined) => (s === undefined || s === '*' ? undefined : s);
-  const resourceUuid = (msg.key ?? undefined) || part(routed?.[5]) || resourceUuidOf(category, data);
-  const resourceType = part(routed?.[4]) ?? resourceTypeOf(category, data);
+  const resourceUuid = category === 'AlertEvent' ? undefined : (msg.key ?? undefined) || part(routed?.[5]) || resourceUuidOf(category, data);
+  const resourceType = category === 'AlertEvent' ? undefined : part(routed?.[4]) ?? resourceTypeOf(category, data);
+  // A ResourceStateEvent's type (the state machine's event name) is only in the routing key.
+  const stateEvent = category === 'ResourceStateEvent' ? part(routed?.[3]) : undefined;
   const message = category === 'ActionEvent' ? str(data.description) : category === 'AlertEvent' ? str(data.subject) : undefined;
   const event: HeraldEvent = Object.freeze({
     specversion: '1.0',
@@ -208,6 +296,7 @@ export function decodeCloudStack(msg: IncomingMessage): DecodedMessage | undefin
     type: cloudstackType(category),
     time: date.toISOString(),
     severity: 'info',
+    ...(stateEvent !== undefined && { subject: stateEvent.slice(0, 1024) }),
     ...(resourceUuid !== undefined && resourceType !== undefined && KIND.test(resourceType) && resourceUuid.length <= 255 && { entity: { kind: resourceType, id: resourceUuid } }),
     ...(message !== undefined && { message: message.slice(0, 4096) }),
     data,
@@ -261,7 +350,7 @@ function cloudstackFromFlags(flags: EmitFlags): EventInput {
 
 /** `herald emit --profile cloudstack`: --type is the category, --data its flat fields. */
 const cloudstackEmit: ProfileEmit = {
-  typeHelp: `the category: ${CLOUDSTACK_CATEGORIES.join(', ')}; --data holds its flat fields, --entity TYPE:UUID the resource, --source the event source (default ${CLOUDSTACK_SOURCE})`,
+  typeHelp: `the category: ${CLOUDSTACK_CATEGORIES.join(', ')}; --data holds its flat fields, --entity TYPE:UUID the resource, --source the event source (default ${CLOUDSTACK_SOURCE}), --subject a ResourceStateEvent's state machine event (e.g. StartRequested)`,
   flags: {},
   input: cloudstackFromFlags,
 };
@@ -273,11 +362,13 @@ export const cloudstackProfile: Profile = {
   defaultTopic: CLOUDSTACK_TOPIC,
   options: {
     disabledCategories: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'categories not published, e.g. ["UsageEvent"]' })),
+    wireMetadata: wireMetadataOption,
   },
   decodeOrder: 40,
   // The wire carries no event id; eventDateTime has whole seconds.
   roundTrip: ['type', 'source', 'timeSeconds', 'entity', 'data'],
   emit: cloudstackEmit,
+  check: checkCloudStack,
   encode: encodeCloudStack,
   decode: decodeCloudStack,
   summary: summarizeCloudStack,

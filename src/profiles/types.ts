@@ -8,6 +8,7 @@
  * schema, CLI help and flags, the decode order and the conformance suite's expectations.
  */
 import type { TProperties } from 'typebox';
+import type { FieldProblem } from '../errors.js';
 import type { EventInput, HeraldEvent } from '../events/schema.js';
 import type { IncomingMessage, OutgoingMessage } from '../messages.js';
 
@@ -79,6 +80,11 @@ export interface Profile {
   readonly roundTrip: readonly RoundTripField[];
   /** `herald emit` support beyond the common flags; undefined: the common flags map 1:1. */
   readonly emit?: ProfileEmit;
+  /**
+   * What keeps an event from being encoded (paths like `data.component`), found cheaply at
+   * ingest so the event is refused (400) before it is stored; empty when it can be encoded.
+   */
+  check?(event: HeraldEvent, ctx: EncodeContext): FieldProblem[];
   /** Maps one canonical event to zero or more messages (zero = this profile does not carry it). */
   encode(event: HeraldEvent, ctx: EncodeContext): OutgoingMessage[];
   /** Messages to publish when a relay for this profile starts (aliecs: an empty active list). */

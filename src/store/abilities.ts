@@ -27,6 +27,14 @@ export interface StoreAbilities {
   readonly maxParameters: number;
 }
 
+/**
+ * What a failed database call means for the caller, decided by the dialect from its driver's
+ * error codes: `unavailable` (connection lost, server shutting down, busy: retry later),
+ * `full` (no space left), `rejected` (the data itself is refused: a client error),
+ * `internal` (anything else: a bug, never worth a retry).
+ */
+export type StoreFailure = 'unavailable' | 'full' | 'rejected' | 'internal';
+
 /** What a dialect folder's `openDialect()` hands to the store. */
 export interface DialectHandle {
   readonly name: 'sqlite' | 'postgres';
@@ -35,6 +43,8 @@ export interface DialectHandle {
   /** PostgreSQL schema holding the tables (for the migration table); undefined on SQLite. */
   readonly schema?: string;
   readonly functions: DialectFunctions;
+  /** Classifies a driver error (see StoreFailure). */
+  readonly classifyError: (err: unknown) => StoreFailure;
 }
 
 /** SQL a dialect has and others do not, as functions (never branch on a dialect's name). */

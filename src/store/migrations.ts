@@ -6,6 +6,7 @@
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { StoreAbilities } from './abilities.js';
+import { backfillRefs } from './refs.js';
 import type { SchemaModule } from './types.js';
 
 // Kysely migrations work on an untyped database: the tables do not exist yet.
@@ -147,6 +148,57 @@ function eventCounts(abilities: StoreAbilities): Migration {
 }
 
 /**
+ * herald_event_refs: the entities each event refers to (events/refs.ts), so the REST list finds
+ * "every event of cluster C, its hosts' included" through an index. Appends write the rows in
+ * their transaction; a trigger deletes them with their events (retention runs its own DELETE);
+ * the rows of the events stored before this migration are filled here, after the trigger
+ * exists (backfillRefs is idempotent: a repeated run completes the table).
+ */
+function eventRefs(abilities: StoreAbilities): Migration {
+  return {
+    async up(db: AnyDb) {
+      await db.schema.createTable('herald_event_refs').ifNotExists()
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('herald_event_refs_pk', ['seq', 'kind', 'id'])
+        .execute();
+      await db.schema.createIndex('herald_event_refs_kind_id').ifNotExists().on('herald_event_refs').columns(['kind', 'id', 'seq']).execute();
+      if (abilities.statementTriggers) {
+        await sql`
+          create or replace function herald_event_refs_delete() returns trigger
+          language plpgsql set search_path from current as $$
+          begin
+            delete from herald_event_refs where seq in (select seq from herald_deleted_ref_events);
+            return null;
+          end $$`.execute(db);
+        await sql`drop trigger if exists herald_events_refs_delete on herald_events`.execute(db);
+        await sql`
+          create trigger herald_events_refs_delete after delete on herald_events
+          referencing old table as herald_deleted_ref_events
+          for each statement execute function herald_event_refs_delete()`.execute(db);
+      } else {
+        await sql`
+          create trigger if not exists herald_events_refs_delete after delete on herald_events
+          for each row begin
+            delete from herald_event_refs where seq = old.seq;
+          end`.execute(db);
+      }
+      await backfillRefs(db, abilities);
+    },
+    async down(db: AnyDb) {
+      if (abilities.statementTriggers) {
+        await sql`drop trigger if exists herald_events_refs_delete on herald_events`.execute(db);
+        await sql`drop function if exists herald_event_refs_delete()`.execute(db);
+      } else {
+        await sql`drop trigger if exists herald_events_refs_delete`.execute(db);
+      }
+      await db.schema.dropTable('herald_event_refs').ifExists().execute();
+    },
+  };
+}
+
+/**
  * The store's migrations and those of the components with tables of their own (the outbox),
  * in one order by name. Every step is idempotent (IF NOT EXISTS), and a component's
  * migrations may run after later store migrations (a store first used without the outbox):
@@ -155,7 +207,11 @@ function eventCounts(abilities: StoreAbilities): Migration {
 export function migrationProvider(abilities: StoreAbilities, modules: readonly SchemaModule[] = [], executed: readonly string[] = []): MigrationProvider {
   return {
     async getMigrations() {
-      const all: Record<string, Migration> = { '0001_init': init(abilities), '0002_event_counts': eventCounts(abilities) };
+      const all: Record<string, Migration> = {
+        '0001_init': init(abilities),
+        '0002_event_counts': eventCounts(abilities),
+        '0006_event_refs': eventRefs(abilities),
+      };
       for (const m of modules) {
         for (const [name, migration] of Object.entries(m.migrations(abilities))) {
           if (name in all) throw new Error(`migration ${name} of ${m.name} is defined twice`);

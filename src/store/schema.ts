@@ -50,8 +50,21 @@ export interface EventCountsTable {
   n: BigIntCol;
 }
 
+/**
+ * The entities each event refers to (events/refs.ts decides which: its cluster, host and
+ * infra-env, and a non-default category), written in the transaction of its insert and removed
+ * with it (a delete trigger, migration 0006). The primary key (seq, kind, id) answers "which
+ * refs has this event"; the index (kind, id, seq) answers "which events refer to this entity".
+ */
+export interface EventRefsTable {
+  seq: BigIntCol;
+  kind: string;
+  id: string;
+}
+
 export interface Database {
   herald_events: EventsTable;
+  herald_event_refs: EventRefsTable;
   herald_event_counts: EventCountsTable;
   herald_entities: EntitiesTable;
 }

@@ -10,8 +10,9 @@ import { normalizeState } from '../events/entity-states.js';
 import { SEVERITIES, type HeraldEvent, type Severity } from '../events/schema.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { DialectHandle, StoreAbilities } from './abilities.js';
-import { addCounts, countRows } from './counts.js';
+import { addCounts, countRows, type CountRow } from './counts.js';
 import { currentEntity, entitiesIn, entityFromRow, putEntity } from './entities.js';
+import { insertRefs, refRows, refsConditions, replaceRefs } from './refs.js';
 import { appliedMigrations, migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 import type { AppendOptions, DialectFunctions, EntityTransaction, EventPage, EventQuery, EventStore, SchemaModule, StoredEvent, StoreTransaction } from './types.js';
@@ -54,7 +55,27 @@ export function eventRow(e: HeraldEvent, createdMs: number, doc?: string) {
   };
 }
 
+/**
+ * What a rewrite changes in the counts: the removed and added rows of one key summed (one
+ * upsert may not touch a row twice on PostgreSQL), unchanged keys dropped, in byte order.
+ */
+function netCounts(removed: readonly CountRow[], added: readonly CountRow[]): CountRow[] {
+  const byKey = new Map<string, CountRow>();
+  for (const r of [...removed, ...added]) {
+    const k = JSON.stringify([r.source, r.type, r.entity_kind, r.severity]);
+    const seen = byKey.get(k);
+    if (seen === undefined) byKey.set(k, { ...r });
+    else seen.n += r.n;
+  }
+  const bytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+  return [...byKey.values()].filter((r) => r.n !== 0)
+    .sort((a, b) => bytes(a.source, b.source) || bytes(a.type, b.type) || bytes(a.entity_kind, b.entity_kind) || bytes(a.severity, b.severity));
+}
+
 /** An EventStore over one dialect handle. Construct through openStore(). */
+/** Operations that write: their failures count against readiness. */
+const WRITES = new Set(['append', 'rewrite', 'changeEntity']);
+
 export class SqlEventStore implements EventStore {
   readonly dialect: 'sqlite' | 'postgres';
   readonly db: Kysely<Database>;
@@ -63,6 +84,7 @@ export class SqlEventStore implements EventStore {
   private readonly schema: string | undefined;
   private readonly clock: () => Date;
   private readonly logger: Logger;
+  private readonly classifyError: DialectHandle['classifyError'];
   private closing: Promise<void> | undefined;
 
   constructor(handle: DialectHandle, options: { clock?: () => Date; logger?: Logger } = {}) {
@@ -70,20 +92,50 @@ export class SqlEventStore implements EventStore {
     this.db = handle.db;
     this.abilities = handle.abilities;
     this.functions = handle.functions;
+    this.classifyError = handle.classifyError;
     this.schema = handle.schema;
     this.clock = options.clock ?? (() => new Date());
     this.logger = options.logger ?? silentLogger;
   }
 
-  /** Runs one operation, turning driver failures into STORE_UNAVAILABLE (503 in the API). */
+  /**
+   * Runs one operation, turning driver failures into the catalogue by the dialect's reading of
+   * them: STORE_UNAVAILABLE (503, retry), STORE_FULL (507), INVALID_EVENT (400: the data is
+   * refused) or INTERNAL (500: a bug, not worth a retry). A failed write is remembered for
+   * readiness until a later write succeeds (see writeProblem).
+   */
   private async run<T>(op: string, fn: () => Promise<T>): Promise<T> {
     if (this.closing !== undefined) throw new HeraldError('CLOSED', `the event store is closed (${op})`);
+    const write = WRITES.has(op);
     try {
-      return await fn();
+      const result = await fn();
+      if (write) this.#writeFailure = undefined;
+      return result;
     } catch (err) {
       if (err instanceof HeraldError) throw err;
-      throw new HeraldError('STORE_UNAVAILABLE', `event store ${op} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      const failure = this.classifyError(err);
+      const what = `event store ${op} failed: ${(err as Error)?.message ?? String(err)}`;
+      const error = failure === 'full'
+        ? new HeraldError('STORE_FULL', `${what}; the ${this.dialect} store has no space left: free space (or raise its limit), writes resume by themselves`, { cause: err })
+        : failure === 'unavailable'
+          ? new HeraldError('STORE_UNAVAILABLE', what, { cause: err })
+          : failure === 'rejected'
+            ? new HeraldError('INVALID_EVENT', `the ${this.dialect} store refuses this data: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+            : new HeraldError('INTERNAL', what, { cause: err });
+      if (write && (failure === 'full' || failure === 'unavailable')) this.#writeFailure = { error, at: Date.now() };
+      throw error;
     }
+  }
+
+  #writeFailure: { error: HeraldError; at: number } | undefined;
+
+  /**
+   * The last write's failure while it is recent (10 s) and no write has succeeded since: a
+   * store that answers reads but cannot write (a full disk) is not ready.
+   */
+  get writeProblem(): HeraldError | undefined {
+    const f = this.#writeFailure;
+    return f !== undefined && Date.now() - f.at < 10_000 ? f.error : undefined;
   }
 
   async migrate(modules: readonly SchemaModule[] = []): Promise<void> {
@@ -153,6 +205,8 @@ export class SqlEventStore implements EventStore {
       }
     }
     stored.sort((a, b) => a.seq - b.seq);
+    // The entities each event refers to (events/refs.ts), for the list's cluster/host queries.
+    await insertRefs(tx.db, refRows(stored), this.abilities);
     if (options.within !== undefined && stored.length > 0) await options.within(tx, stored);
     await addCounts(tx.db, countRows(stored.map((x) => x.event)), this.abilities);
     return stored;
@@ -168,6 +222,7 @@ export class SqlEventStore implements EventStore {
         const now = this.clock().getTime();
         const removed: HeraldEvent[] = [];
         const added: HeraldEvent[] = [];
+        const rewritten: Array<{ seq: number; event: HeraldEvent }> = [];
         for (const { seq, event } of events) {
           const was = old.get(seq);
           if (was === undefined || was.id !== event.id) continue;
@@ -175,9 +230,11 @@ export class SqlEventStore implements EventStore {
           await trx.updateTable('herald_events').set(row).where('seq', '=', seq as never).execute();
           removed.push(was);
           added.push(event);
+          rewritten.push({ seq, event });
           n++;
         }
-        await addCounts(trx, [...countRows(removed, -1), ...countRows(added)], this.abilities);
+        await replaceRefs(trx, rewritten, this.abilities);
+        await addCounts(trx, netCounts(countRows(removed, -1), countRows(added)), this.abilities);
         return n;
       }),
     );
@@ -200,8 +257,10 @@ export class SqlEventStore implements EventStore {
       if (q.entityIds !== undefined && q.entityIds.length > 0) {
         c.push(q.entityIds.length === 1 ? eb('entity_id', '=', q.entityIds[0]!) : eb('entity_id', 'in', q.entityIds));
       }
+      if (q.refs !== undefined) c.push(...refsConditions(q.refs));
       if (withSeverity && q.severities !== undefined && q.severities.length > 0) c.push(eb('severity', 'in', q.severities));
       if (q.types !== undefined && q.types.length > 0) c.push(eb('type', 'in', q.types));
+      if (q.excludeTypes !== undefined && q.excludeTypes.length > 0) c.push(eb('type', 'not in', q.excludeTypes));
       if (q.source !== undefined) c.push(eb('source', '=', q.source));
       if (q.message !== undefined && q.message !== '') {
         // A literal substring: escape LIKE's wildcards so "50%" matches "50%" only.
@@ -216,10 +275,12 @@ export class SqlEventStore implements EventStore {
 
   /**
    * Events per severity within every filter but severities. Filters on source, types and
-   * entity kind only are answered from herald_event_counts; any other filter counts the events.
+   * entity kind only are answered from herald_event_counts; any other filter (refs included)
+   * counts the events.
    */
   private async severityCounts(q: EventQuery): Promise<Array<{ severity: string; n: number }>> {
     const aggregate = (q.entityIds === undefined || q.entityIds.length === 0)
+      && q.refs === undefined && (q.excludeTypes === undefined || q.excludeTypes.length === 0)
       && (q.message === undefined || q.message === '')
       && q.since === undefined && q.until === undefined
       && q.entityKind !== ''; // '' is the counts' "no entity"

@@ -6,6 +6,7 @@
  * inside the store's transactions (`within`), so an event and what must follow from it commit
  * together.
  */
+import type { HeraldError } from '../errors.js';
 import type { Kysely, Migration, Transaction } from 'kysely';
 import type { EntityState, HeraldEvent, Severity } from '../events/index.js';
 import type { DialectFunctions, StoreAbilities } from './abilities.js';
@@ -15,12 +16,29 @@ import type { Database } from './schema.js';
 
 export type Order = 'ascending' | 'descending';
 
+/**
+ * A condition on the entities an event refers to (herald_event_refs, filled by append from
+ * events/refs.ts): it refers to one of `ids` of `kind`, or (`none`) to no entity of `kind`.
+ */
+export type RefTerm =
+  | { kind: string; ids: readonly string[] }
+  | { kind: string; none: true };
+
 export interface EventQuery {
   entityKind?: string;
-  /** One or several entity ids (the API's host_ids alias gives several). */
+  /** One or several entity ids. */
   entityIds?: string[];
+  /**
+   * Conditions on the events' refs, answered from the refs index: every group must hold, and a
+   * group holds when one of its terms does (an empty group holds for no event). E.g. "events
+   * of cluster C that are cluster-level or of host H":
+   * `[[{kind: 'cluster', ids: [C]}], [{kind: 'host', none: true}, {kind: 'host', ids: [H]}]]`.
+   */
+  refs?: readonly (readonly RefTerm[])[];
   severities?: Severity[];
   types?: string[];
+  /** Types left out (e.g. entity notifications where only events are wanted). */
+  excludeTypes?: string[];
   source?: string;
   /** Substring of the message (case-insensitive). */
   message?: string;
@@ -100,6 +118,8 @@ export interface StoreOptions {
 
 export interface EventStore {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Set while recent writes fail for lack of space or of the database (readiness reports it). */
+  readonly writeProblem?: HeraldError | undefined;
   readonly abilities: StoreAbilities;
   /** Kysely instance for components with tables of their own (the outbox). */
   readonly db: Kysely<Database>;

@@ -8,6 +8,7 @@ import { amqpTransport } from './amqp/index.js';
 import { kafkaTransport } from './kafka/index.js';
 import { natsTransport } from './nats/index.js';
 import { stdoutTransport } from './stdout/index.js';
+import { webhookTransport } from './webhook/index.js';
 import type { TransportDefinition } from './types.js';
 
 export const TRANSPORTS = Object.freeze({
@@ -15,6 +16,7 @@ export const TRANSPORTS = Object.freeze({
   nats: natsTransport,
   amqp: amqpTransport,
   stdout: stdoutTransport,
+  webhook: webhookTransport,
 });
 
 export type TransportName = keyof typeof TRANSPORTS;
@@ -32,5 +34,5 @@ export function getTransport(name: string, key = 'type'): TransportDefinition<an
   return TRANSPORTS[name] as TransportDefinition<any, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/** Transports that can be read (every one but stdout). */
-export const SOURCE_TRANSPORTS = TRANSPORT_NAMES.filter((t) => t !== 'stdout');
+/** Transports that can be read (every one but the sink-only stdout and webhook). */
+export const SOURCE_TRANSPORTS = TRANSPORT_NAMES.filter((t) => t !== 'stdout' && t !== 'webhook');

@@ -37,6 +37,8 @@ export interface Sink {
   readonly connected: boolean;
   /** Where the last publish landed, for commands that print it (Kafka: topic, partition, offset). */
   readonly lastDeliveries?: readonly Delivery[];
+  /** An HTTP sink's endpoint figures (webhook), for GET /v2/sinks; absent for brokers. */
+  endpoint?(): EndpointStatus;
   /** Flushes what is in flight and disconnects. Idempotent. */
   close(): Promise<void>;
 }
@@ -46,6 +48,22 @@ export interface Delivery {
   topic: string;
   partition?: number;
   offset?: string;
+}
+
+/** What an HTTP sink reports about its endpoint (GET /v2/sinks `endpoint`). */
+export interface EndpointStatus {
+  /** The URL without credentials or query (token-like path segments masked). */
+  url: string;
+  /** HTTP status of the last answer; null before the first one. */
+  lastStatus: number | null;
+  lastResponseAt: string | null;
+  /** Requests sent, and of them answered 2xx. */
+  requests: number;
+  succeeded: number;
+  /** Round-trip times of the recent requests (up to the last 1024), ms; null before the first. */
+  latencyMs: { last: number | null; p50: number | null; p99: number | null; max: number | null };
+  /** While the endpoint's Retry-After holds requests back: until when (ISO 8601); else null. */
+  retryAfterUntil: string | null;
 }
 
 /** What `GET /v2/sinks` and the metrics report per sink. */
@@ -66,6 +84,8 @@ export interface SinkStatus {
   oldestPendingAgeSeconds: number | null;
   lastError: string | null;
   lastErrorAt: string | null;
+  /** HTTP sinks (webhook): the endpoint's latency and last response status. */
+  endpoint?: EndpointStatus;
 }
 
 export interface SourceOptions {

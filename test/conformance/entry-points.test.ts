@@ -1,6 +1,7 @@
 /**
  * One event, one journey: the same event handed to every entry point — the REST API (herald
- * serve), the library in direct and in durable mode, `herald emit` and `herald bridge` —
+ * serve), the library in direct and in durable mode, `herald emit`, `herald bridge` and
+ * `herald replay` —
  * reaches each broker with the same topic, key, headers and bytes, and with its secrets
  * redacted, whichever way it came in. Read back with clients independent of Herald: kcat for
  * Kafka, the nats client for NATS, amqplib for RabbitMQ. Needs the real Kafka, NATS and
@@ -16,30 +17,26 @@ import { connect as amqpConnect, type ChannelModel, type ConsumeMessage } from '
 import { connect as natsConnect, StringCodec, type NatsConnection, type Msg } from 'nats';
 import type { SinkConfig } from '../../src/config/sinks.js';
 import { createPublisher } from '../../src/pipeline/publisher.js';
+import { createEvent } from '../../src/events/event.js';
+import { openStore } from '../../src/store/index.js';
 import type { EventInput } from '../../src/events/schema.js';
 import { amqpUrl, CLI, kafkaBrokers, natsUrl, ROOT, runCli, uniqueName } from '../helpers/env.js';
 import { bindingFor } from '../helpers/sinks.js';
 import { waitFor } from '../helpers/wait.js';
+import { corpusEvent, corpusState, EVENT_PROBES, leaks, STATE_PROBES } from '../helpers/secret-corpus.js';
 import { kcatAll } from '../integration/profiles-e2e-helpers.js';
-import { startTestService } from '../integration/outbox-helpers.js';
+import { memoryLogger, startTestService } from '../integration/outbox-helpers.js';
+import { decodeHeaderValue } from '../../src/transports/webhook/mapping.js';
+import { verifyStandardWebhook, WebhookReceiver } from '../helpers/webhook-receiver.js';
 
-const SECRET = 'hunter2-SECRET';
 const RUN_TIME = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000 + 9).toISOString();
-const URL_SECRET = 'pw-SECRET';
 
-/** The event every entry point gets, with a fixed id and time so the wire bytes can be compared. */
-const eventOf = (run: string): Required<Pick<EventInput, 'id' | 'source' | 'type' | 'time' | 'severity' | 'entity' | 'message' | 'data'>> => ({
-  id: `${run}-e1`,
-  source: 'https://example.com/installer',
-  type: 'com.example.host.validation.failed',
-  // Recent, so the service's retention (30 days) keeps it; fixed for the run, so the bytes match.
-  time: RUN_TIME,
-  severity: 'error',
-  entity: { kind: 'host', id: `h-${run}` },
-  message: `disk too small on postgres://app:${URL_SECRET}@db:5432/inventory`,
-  data: { disk_gb: 20, password: SECRET, bmc: { user: 'admin', pass_word: SECRET }, dsn: `postgres://app:${URL_SECRET}@db:5432/inventory` },
-});
-
+/**
+ * The event every entry point gets: the whole secret corpus (test/helpers/secret-corpus.ts,
+ * over 100 probes in every string field), with a fixed id and time so the wire bytes can be
+ * compared. Recent, so the service's retention (30 days) keeps it.
+ */
+const eventOf = (run: string) => ({ ...corpusEvent(run), time: RUN_TIME, severity: 'error' as const });
 /** What a broker delivered, as an independent client saw it. */
 interface Wire {
   topic: string;
@@ -48,9 +45,9 @@ interface Wire {
   value: string;
 }
 
-const noSecret = (w: Wire, where: string) => {
-  const all = JSON.stringify(w);
-  assert.ok(!all.includes(SECRET) && !all.includes(URL_SECRET), `a secret reached ${where} in clear: ${all}`);
+const noSecret = (what: unknown, where: string) => {
+  const all = typeof what === 'string' ? what : JSON.stringify(what);
+  assert.deepEqual(leaks(all, EVENT_PROBES), [], `secrets reached ${where} in clear`);
   assert.match(all, /\[REDACTED\]/, `${where} carries the redaction mark`);
 };
 
@@ -76,6 +73,8 @@ function background(args: string[], env: NodeJS.ProcessEnv = {}): { child: Child
 interface Destination {
   sink: SinkConfig;
   emitFlags: string[];
+  /** Environment `herald emit` needs besides its flags (a webhook's signing secret). */
+  emitEnv?: NodeJS.ProcessEnv;
   /** Everything delivered since the reader started, in arrival order. */
   read(): Promise<Wire[]>;
   close(): Promise<void>;
@@ -144,6 +143,30 @@ async function amqpDestination(run: string): Promise<Destination> {
   };
 }
 
+/** Headers of one HTTP exchange rather than of the message (they differ per attempt or connection). */
+const PER_ATTEMPT = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'webhook-timestamp', 'webhook-signature']);
+
+async function webhookDestination(run: string): Promise<Destination> {
+  const secret = `whsec_${Buffer.from(`entry-points-${run}`.padEnd(32, '-').slice(0, 32)).toString('base64')}`;
+  const receiver = await new WebhookReceiver().start();
+  const path = `/ep/${run}`;
+  return {
+    sink: { name: 'dest', type: 'webhook', url: receiver.url(path), secret },
+    emitFlags: ['--webhook', receiver.url(path)],
+    emitEnv: { HERALD_WEBHOOK_SECRET: secret },
+    async read() {
+      return receiver.requests.map((q) => {
+        // Every request is signed as Standard Webhooks (verified by the specification's library).
+        verifyStandardWebhook(secret, q);
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(q.headers)) if (!PER_ATTEMPT.has(k)) headers[k] = k.startsWith('ce-') ? decodeHeaderValue(v) : v;
+        return { topic: q.path, key: null, headers, value: q.body.toString('utf8') };
+      });
+    },
+    close: () => receiver.stop(),
+  };
+}
+
 /**
  * How each destination's bridge is fed: from another transport, with the event as that
  * transport's Herald sink writes it (binary CloudEvents on Kafka and AMQP, structured on NATS).
@@ -189,7 +212,7 @@ async function publishWithHerald(config: SinkConfig, event: EventInput): Promise
   }
 }
 
-const DESTINATIONS: Array<[string, (run: string) => Promise<Destination>]> = [['kafka', kafkaDestination], ['nats', natsDestination], ['amqp', amqpDestination]];
+const DESTINATIONS: Array<[string, (run: string) => Promise<Destination>]> = [['kafka', kafkaDestination], ['nats', natsDestination], ['amqp', amqpDestination], ['webhook', webhookDestination]];
 
 for (const [destType, open] of DESTINATIONS) {
   describe(`every entry point to ${destType}`, () => {
@@ -216,23 +239,37 @@ for (const [destType, open] of DESTINATIONS) {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    test('the REST API (herald serve)', async () => {
-      const service = await startTestService({ store: { url: `sqlite:${join(dir, 'api.db')}` }, sinks: [dest.sink] });
+    test('the REST API (herald serve): the broker, the stored row, the live stream and the log', async () => {
+      const log = memoryLogger('debug');
+      const service = await startTestService({ store: { url: `sqlite:${join(dir, 'api.db')}` }, sinks: [dest.sink] }, { logger: log.logger });
+      const ac = new AbortController();
       try {
+        const stream = await fetch(`${service.address}/v2/events/stream`, { signal: ac.signal });
+        const reader = stream.body!.getReader();
+        let sse = '';
         const res = await fetch(`${service.address}/v2/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
         assert.equal(res.status, 202);
+        await waitFor('the event on the live stream', async () => {
+          const { value } = await reader.read();
+          sse += Buffer.from(value ?? []).toString('utf8');
+          return sse.includes(`id: ${event.id}`);
+        }, 30_000, 0);
+        noSecret(sse, 'the live stream');
         await arrival('api');
-        assert.equal(JSON.stringify(await service.store.get(event.id)).includes(SECRET), false, 'stored redacted');
+        noSecret(await service.store.get(event.id), 'the stored row');
+        noSecret((await (await fetch(`${service.address}/v2/events/${encodeURIComponent(event.id)}`)).text()), 'GET /v2/events/{id}');
       } finally {
+        ac.abort();
         await service.close();
       }
+      assert.deepEqual(leaks(JSON.stringify(log.lines), EVENT_PROBES), [], 'secrets in the service log');
     });
 
     test('the library, direct mode', async () => {
       const publisher = createPublisher({ sinks: [dest.sink] });
       try {
         const sent = await publisher.emit(event);
-        assert.equal(JSON.stringify(sent).includes(SECRET), false, 'emit() returns the event as published');
+        noSecret(sent, 'what emit() returns');
         await arrival('direct');
       } finally {
         await publisher.close();
@@ -251,9 +288,10 @@ for (const [destType, open] of DESTINATIONS) {
 
     test('herald emit', async () => {
       const r = await runCli(['emit', ...dest.emitFlags, '--id', event.id, '--source', event.source, '--type', event.type, '--time', event.time,
-        '--severity', event.severity, '--entity', `${event.entity.kind}:${event.entity.id}`, '--message', event.message, '--data', JSON.stringify(event.data)]);
+        '--severity', event.severity, '--entity', `${event.entity!.kind}:${event.entity!.id}`, '--subject', event.subject!, '--key', event.partitionkey!,
+        '--dataschema', event.dataschema!, '--message', event.message!, '--data', JSON.stringify(event.data)], { ...(dest.emitEnv !== undefined && { env: dest.emitEnv }) });
       assert.equal(r.code, 0, r.stderr);
-      assert.ok(!r.stdout.includes(SECRET) && !r.stderr.includes(SECRET));
+      assert.deepEqual(leaks(r.stdout + r.stderr, EVENT_PROBES), [], 'secrets in the output of emit');
       await arrival('emit');
     });
 
@@ -268,13 +306,58 @@ for (const [destType, open] of DESTINATIONS) {
       } finally {
         await bridge.stop();
       }
-      assert.ok(!bridge.log().includes(SECRET), 'the bridge logs no secret');
+      assert.deepEqual(leaks(bridge.log(), EVENT_PROBES), [], 'secrets in the bridge log');
+    });
+
+    test('herald replay of a store written before redaction: redacted on the wire and in the store', async () => {
+      // The event as an older Herald (or another writer) could have stored it: in clear.
+      const dbUrl = `sqlite:${join(dir, 'replay.db')}`;
+      const store = await openStore(dbUrl);
+      await store.migrate();
+      await store.append([createEvent(event)]);
+      await store.close();
+      const config = join(dir, 'replay.json');
+      writeFileSync(config, JSON.stringify({ sinks: [dest.sink] }));
+      const r = await runCli(['replay', '--config', config, '--db', dbUrl, '--sink', 'dest', '--timeout', '60s']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(leaks(r.stdout + r.stderr, EVENT_PROBES), [], 'secrets in the output of replay');
+      await arrival('replay');
+      const after = await openStore(dbUrl);
+      try {
+        noSecret(await after.get(event.id), 'the stored row after replay');
+      } finally {
+        await after.close();
+      }
     });
 
     test('every entry point published the same topic, key, headers and bytes', () => {
       const names = Object.keys(seen);
-      assert.deepEqual(names.sort(), ['api', 'bridge', 'direct', 'durable', 'emit']);
+      assert.deepEqual(names.sort(), ['api', 'bridge', 'direct', 'durable', 'emit', 'replay']);
       for (const name of names) assert.deepEqual(seen[name], seen.api, `${name} vs the API`);
+    });
+
+    test('an entity-state PUT: the response, the registry, the notifications on the broker, the log', async () => {
+      const log = memoryLogger('debug');
+      const service = await startTestService({ store: { url: `sqlite:${join(dir, 'state.db')}` }, sinks: [dest.sink] }, { logger: log.logger });
+      try {
+        const before = (await dest.read()).length;
+        const res = await fetch(`${service.address}/v2/entities/${corpusState.kind}/${encodeURIComponent(corpusState.id)}/state`, {
+          method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state: corpusState.state, attributes: corpusState.attributes }),
+        });
+        const body = await res.text();
+        assert.equal(res.status, 200, body);
+        assert.deepEqual(leaks(body, STATE_PROBES), [], 'secrets in the PUT response');
+        const entities = await service.store.listEntities({ kind: corpusState.kind });
+        assert.equal(entities.length, 1);
+        assert.deepEqual(leaks(JSON.stringify(entities), STATE_PROBES), [], 'secrets in the registry');
+        let wires: Wire[] = [];
+        await waitFor(`the state notifications on ${destType}`, async () => (wires = (await dest.read()).slice(before)).length >= 1, 60_000, 200);
+        assert.deepEqual(leaks(JSON.stringify(wires), STATE_PROBES), [], `secrets on ${destType}`);
+        assert.match(JSON.stringify(wires), /\[REDACTED\]/);
+      } finally {
+        await service.close();
+      }
+      assert.deepEqual(leaks(JSON.stringify(log.lines), STATE_PROBES), [], 'secrets in the service log');
     });
   });
 }

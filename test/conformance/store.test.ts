@@ -604,6 +604,186 @@ for (const dialect of DIALECTS) {
       assert.equal(Number(index.rows[0]!.n), 0, 'migration 0003 dropped the outbox key index');
     });
 
+    describe('refs: the entities events refer to (herald_event_refs)', () => {
+      // The Assisted Installer's list selects "events of cluster C, its hosts' included" and
+      // "cluster-level or of host H" (openshift/assisted-service @ 063b2579 internal/events/event.go
+      // filterEvents / buildDisjunctiveQuery); the store answers such ref conditions from its index.
+      const tag = uniqueName('refs');
+      const C = `${tag}-c`;
+      const C2 = `${tag}-c2`;
+      const H1 = `${tag}-h1`;
+      const H2 = `${tag}-h2`;
+      const IE = `${tag}-ie`;
+      const events: HeraldEvent[] = [];
+      const at = (i: number) => new Date(Date.parse('2019-03-01T00:00:00Z') + i * 60_000).toISOString();
+      before(async () => {
+        const specs: Array<Record<string, unknown>> = [
+          { entity: { kind: 'cluster', id: C }, severity: 'info', message: 'Cluster prepared' },
+          { entity: { kind: 'host', id: H1 }, data: { cluster_id: C, infra_env_id: IE }, severity: 'warning', message: 'Host 1 failed' },
+          { entity: { kind: 'host', id: H2 }, data: { cluster_id: C, infra_env_id: IE }, severity: 'error', message: 'Host 2 canceled' },
+          { entity: { kind: 'host', id: H2 }, data: { cluster_id: C, infra_env_id: IE, category: 'metrics' }, severity: 'info', message: 'Host 2 metric' },
+          { entity: { kind: 'infra-env', id: IE }, data: { cluster_id: C }, severity: 'critical', message: 'Image failed' },
+          { entity: { kind: 'cluster', id: C2 }, severity: 'critical', message: 'Other cluster failed' },
+          { entity: { kind: 'host', id: `${tag}-h9` }, data: { infra_env_id: IE }, severity: 'debug', message: 'Unbound host' },
+          { entity: { kind: 'node', id: 'n1' }, data: { host_id: H1 }, severity: 'info', message: 'A node naming host 1' },
+        ];
+        specs.forEach((spec, i) => events.push(ev({ id: `${tag}-${i}`, type: `${tag}.t`, time: at(i), ...spec })));
+        // A repeated id adds no refs; a failed batch leaves none.
+        await store.append(events.slice(0, 4));
+        await store.append([...events.slice(2), events[0]!]);
+        await assert.rejects(store.append([ev({ id: `${tag}-bad`, entity: { kind: 'cluster', id: C } }), { ...ev({ entity: { kind: 'cluster', id: C } }), time: 'nope' } as HeraldEvent]));
+      });
+      const nums = (p: { events: HeraldEvent[] }) => p.events.map((e) => Number(e.id.slice(tag.length + 1)));
+      const cluster = { kind: 'cluster', ids: [C] } as const;
+
+      test('one kind: every event of cluster C, its hosts\' and infra-env\'s included', async () => {
+        const p = await store.query({ ...Q, refs: [[cluster]] });
+        assert.deepEqual(nums(p), [0, 1, 2, 3, 4]);
+        assert.equal(p.total, 5);
+        assert.deepEqual(p.severityCounts, { debug: 0, info: 2, warning: 1, error: 1, critical: 1 });
+        assert.deepEqual(nums(await store.query({ ...Q, refs: [[{ kind: 'host', ids: [H1] }]] })), [1, 7]);
+        assert.deepEqual(nums(await store.query({ ...Q, refs: [[{ kind: 'infra-env', ids: [IE] }]] })), [1, 2, 3, 4, 6]);
+        assert.deepEqual(nums(await store.query({ ...Q, refs: [[{ kind: 'cluster', ids: [C, C2] }]], order: 'descending' })), [5, 4, 3, 2, 1, 0]);
+      });
+
+      test('groups: AND of ORs; none = no ref of the kind; an empty group matches nothing', async () => {
+        // cluster_level: the cluster's events without a host.
+        assert.deepEqual(nums(await store.query({ ...Q, refs: [[cluster], [{ kind: 'host', none: true }]] })), [0, 4]);
+        // cluster_level OR host H1 (upstream: a union, not an intersection).
+        assert.deepEqual(nums(await store.query({ ...Q, refs: [[cluster], [{ kind: 'host', none: true }, { kind: 'host', ids: [H1] }]] })), [0, 1, 4]);
+        assert.deepEqual(nums(await store.query({ ...Q, refs: [[cluster], [{ kind: 'host', ids: [H1, H2] }]] })), [1, 2, 3]);
+        assert.deepEqual(nums(await store.query({ ...Q, refs: [[cluster], [{ kind: 'category', none: true }]] })), [0, 1, 2, 4]);
+        assert.deepEqual(nums(await store.query({ ...Q, refs: [[cluster], [{ kind: 'category', ids: ['metrics'] }]] })), [3]);
+        const none = await store.query({ ...Q, refs: [[cluster], []] });
+        assert.deepEqual([none.events, none.total], [[], 0]);
+        assert.equal((await store.query({ ...Q, refs: [[{ kind: 'host', ids: [] }]] })).total, 0);
+      });
+
+      test('with the other filters, counts ignoring severities, paging, excluded types and tail', async () => {
+        const p = await store.query({ ...Q, refs: [[cluster]], message: 'FAILED', severities: ['warning'] });
+        assert.deepEqual(nums(p), [1]);
+        assert.equal(p.total, 1);
+        assert.deepEqual(p.severityCounts, { debug: 0, info: 0, warning: 1, error: 0, critical: 1 });
+        const page = await store.query({ ...Q, refs: [[cluster]], limit: 2, offset: 1 });
+        assert.deepEqual([nums(page), page.total], [[1, 2], 5]);
+        assert.equal((await store.query({ ...Q, refs: [[cluster]], excludeTypes: [`${tag}.t`] })).total, 0);
+        assert.equal((await store.query({ ...Q, refs: [[cluster]], excludeTypes: ['other'] })).total, 5);
+        const tail = await store.tail({ refs: [[cluster], [{ kind: 'host', none: true }]] }, 0, 100);
+        assert.deepEqual(tail.map((t) => Number(t.event.id.slice(tag.length + 1))), [0, 4]);
+      });
+
+      test('a rewrite replaces an event\'s refs; deletes remove them (retention and a DELETE of its own)', async () => {
+        const seqOf = async (i: number) => (await store.seqOf(`${tag}-${i}`))!;
+        const refsOf = async (seq: number) => (await store.db.selectFrom('herald_event_refs').select(['kind', 'id']).where('seq', '=', seq).orderBy('kind').execute()).map((r) => `${r.kind}:${r.id}`);
+        const s7 = await seqOf(7);
+        assert.deepEqual(await refsOf(s7), [`host:${H1}`]);
+        await store.rewrite([{ seq: s7, event: { ...events[7]!, data: { host_id: H2, cluster_id: C2 } } }]);
+        assert.deepEqual(await refsOf(s7), [`cluster:${C2}`, `host:${H2}`]);
+        assert.deepEqual(nums(await store.query({ ...Q, refs: [[{ kind: 'host', ids: [H1] }]] })), [1]);
+        const s6 = await seqOf(6);
+        assert.ok(await retainBefore(store, at(7)) >= 7);
+        assert.deepEqual(await refsOf(s6), [], 'retention took the refs of the deleted events');
+        await sql`delete from herald_events where seq = ${s7}`.execute(store.db);
+        assert.deepEqual(await refsOf(s7), []);
+        const left = await store.db.selectFrom('herald_event_refs').select((eb) => eb.fn.countAll<number>().as('n')).where('id', 'in', [C, C2, H1, H2, IE]).executeTakeFirstOrThrow();
+        assert.equal(Number(left.n), 0);
+      });
+    });
+
+    test('the refs queries read the refs index, not every event', async () => {
+      // Enough rows that a scan would show; the plan must search herald_event_refs by (kind, id).
+      const tag = uniqueName('plan');
+      const batch = Array.from({ length: 3000 }, (_, i) => ev({ entity: { kind: 'host', id: `${tag}-h${i % 300}` }, data: { cluster_id: `${tag}-c${i % 100}` } }));
+      await store.append(batch);
+      await store.functions.analyze?.(store.db, 'herald_events');
+      await store.functions.analyze?.(store.db, 'herald_event_refs');
+      const executor = store.db.getExecutor() as { executeQuery: (...a: unknown[]) => Promise<unknown> };
+      const original = executor.executeQuery;
+      const seen: Array<{ sql: string; parameters: readonly unknown[] }> = [];
+      executor.executeQuery = function (this: unknown, ...a: unknown[]) {
+        seen.push(a[0] as { sql: string; parameters: readonly unknown[] });
+        return original.apply(this, a);
+      };
+      try {
+        const p = await store.query({ ...Q, refs: [[{ kind: 'cluster', ids: [`${tag}-c7`] }], [{ kind: 'host', none: true }, { kind: 'host', ids: [`${tag}-h7`] }]] });
+        assert.equal(p.total, 10);
+      } finally {
+        executor.executeQuery = original;
+      }
+      const page = seen.find((q) => q.sql.startsWith('select "doc"'));
+      assert.ok(page, seen.map((q) => q.sql).join('\n'));
+      // EXPLAIN the page query as the store sent it (parameters inlined as literals).
+      let lines: string[];
+      if (store.dialect === 'sqlite') {
+        const params = [...page.parameters];
+        const text = page.sql.replace(/\?/g, () => { const v = params.shift(); return typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v); });
+        lines = (await sql.raw<{ detail: string }>(`explain query plan ${text}`).execute(store.db)).rows.map((r) => r.detail);
+      } else {
+        const text = page.sql.replace(/\$(\d+)/g, (_, i: string) => { const v = page.parameters[Number(i) - 1]; return typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v); });
+        lines = (await sql.raw<{ 'QUERY PLAN': string }>(`explain ${text}`).execute(store.db)).rows.map((r) => r['QUERY PLAN']);
+      }
+      const text = lines.join('\n');
+      assert.match(text, /herald_event_refs_kind_id/, text);
+      assert.doesNotMatch(text, /SCAN herald_events\b|Seq Scan on herald_events\b/, text);
+    });
+
+    test('migration 0006 fills the refs of the events stored before it', async () => {
+      let url: string;
+      let options: { schema?: string } = {};
+      if (dialect.name === 'sqlite') {
+        const dir = mkdtempSync(join(tmpdir(), 'herald-mig6-'));
+        url = `sqlite:${join(dir, 'old.db')}`;
+        after(() => rmSync(dir, { recursive: true, force: true }));
+      } else {
+        const schema = schemaName();
+        url = pgUrl();
+        options = { schema };
+        after(async () => {
+          const c = new pg.Client({ connectionString: pgUrl() });
+          await c.connect();
+          await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+          await c.end();
+        });
+      }
+      const tag = uniqueName('mig6');
+      // 2500 events (several backfill batches): host events naming their cluster, cluster events, and others.
+      const old = Array.from({ length: 2500 }, (_, i) => ev({
+        id: `${tag}-${i}`, time: new Date(Date.parse('2018-01-01T00:00:00Z') + i * 1000).toISOString(),
+        ...(i % 5 === 0 ? { entity: { kind: 'cluster', id: `${tag}-c${i % 10}` } }
+          : i % 5 === 1 ? { entity: { kind: 'host', id: `${tag}-h${i % 20}` }, data: { cluster_id: `${tag}-c${i % 10}`, category: i % 2 === 1 ? 'metrics' : 'user' } }
+          : { entity: { kind: 'node', id: 'n' }, data: { note: 'cluster_id mentioned in text only' } }),
+      }));
+      const abilities = dialect.name === 'sqlite' ? sqliteAbilities : postgresAbilities;
+      const before = await openStore(url, options);
+      try {
+        const migrator = new Migrator({ db: before.db, provider: migrationProvider(abilities), ...(options.schema !== undefined && { migrationTableSchema: options.schema }) });
+        assert.equal((await migrator.migrateTo('0002_event_counts')).error, undefined);
+        for (let i = 0; i < old.length; i += 500) await before.db.insertInto('herald_events').values(old.slice(i, i + 500).map((e) => eventRow(e, Date.now()))).execute();
+        await assert.rejects(before.db.selectFrom('herald_event_refs').selectAll().execute());
+      } finally {
+        await before.close();
+      }
+      const s = await openStore(url, options);
+      try {
+        await s.migrate([outboxSchema]);
+        const rows = await s.db.selectFrom('herald_event_refs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        // clusters: 500 events × 1; hosts: 500 × (host + cluster) + 250 metrics.
+        assert.equal(Number(rows.n), 500 + 500 * 2 + 250);
+        // c0: the cluster's own events (i % 10 = 0); c1: its hosts' events (i % 10 = 1), found through data.cluster_id.
+        for (const k of [0, 1]) {
+          const p = await s.query({ ...Q, limit: 0, refs: [[{ kind: 'cluster', ids: [`${tag}-c${k}`] }]] });
+          assert.equal(p.total, 250, `c${k}`);
+        }
+        assert.equal((await s.query({ ...Q, limit: 0, refs: [[{ kind: 'category', ids: ['metrics'] }]] })).total, 250);
+        // Running 0006 again (a racing process, or a crash before it was recorded) keeps the rows exact.
+        await (await migrationProvider(abilities).getMigrations())['0006_event_refs']!.up(s.db);
+        const again = await s.db.selectFrom('herald_event_refs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+        assert.equal(Number(again.n), Number(rows.n));
+      } finally {
+        await s.close();
+      }
+    });
+
     test('ping, and use after close fails clearly', async () => {
       const s = await dialect.open();
       await s.migrate();

@@ -82,6 +82,6 @@ test('amqps: a server certificate from an untrusted CA fails fast with a TLS err
   const ms = Date.now() - t0;
   assert.ok(isHeraldError(err), `a HeraldError, not ${String(err)}`);
   assert.equal(err.code, 'BROKER_AUTH', err.message);
-  assert.equal(err.message, `TLS with RabbitMQ at amqps://guest:***@127.0.0.1:${server.port} failed: the server's certificate is not trusted (self-signed certificate in chain); set tls.ca to the PEM file of the CA that signed it`);
+  assert.equal(err.message, `TLS with RabbitMQ at amqps://guest:[REDACTED]@127.0.0.1:${server.port} failed: the server's certificate is not trusted (self-signed certificate in chain); set tls.ca to the PEM file of the CA that signed it`);
   assert.ok(ms < 5000, `failed after ${ms} ms, before the 5 s connect timeout`);
 });

@@ -162,24 +162,40 @@ for (const dialect of TEST_DIALECTS) {
       });
     });
 
-    test('aliases cluster_id, host_ids, infra_env_id', async () => {
+    // The Assisted aliases with the Assisted Installer's scope (openshift/assisted-service @ 063b2579
+    // internal/events/event.go filterEvents / buildDisjunctiveQuery, internal/events/events_api.go):
+    // cluster_id includes the cluster's hosts' events, host_id joins host_ids, cluster_level selects
+    // the events without a host (OR the host_ids' events). This test used to expect cluster_id to
+    // give only events whose entity is the cluster, and host_ids to win over cluster_id.
+    test('aliases cluster_id, host_ids, host_id, infra_env_id, cluster_level (upstream scope)', async () => {
       const c = uniqueName('c');
+      const ie = `${c}-ie`;
       await post([
-        { source: 's', type: 't', entity: { kind: 'cluster', id: c } },
-        { source: 's', type: 't', entity: { kind: 'host', id: `${c}-h1` } },
-        { source: 's', type: 't', entity: { kind: 'host', id: `${c}-h2` } },
-        { source: 's', type: 't', entity: { kind: 'host', id: `${c}-h3` } },
-        { source: 's', type: 't', entity: { kind: 'infra-env', id: `${c}-ie` } },
+        { source: 's', type: 't', message: 'cluster', entity: { kind: 'cluster', id: c } },
+        { source: 's', type: 't', message: 'h1', entity: { kind: 'host', id: `${c}-h1` }, data: { cluster_id: c, infra_env_id: ie } },
+        { source: 's', type: 't', message: 'h2', entity: { kind: 'host', id: `${c}-h2` }, data: { cluster_id: c, infra_env_id: ie } },
+        { source: 's', type: 't', message: 'h3', entity: { kind: 'host', id: `${c}-h3` } },
+        { source: 's', type: 't', message: 'ie', entity: { kind: 'infra-env', id: ie }, data: { cluster_id: c } },
       ]);
-      assert.deepEqual((await list(`cluster_id=${c}`)).events.map((e) => e.entity), [{ kind: 'cluster', id: c }]);
-      assert.equal((await list(`host_ids=${c}-h1,${c}-h2`)).events.length, 2);
-      assert.equal((await list(`host_ids=${c}-h1&host_ids=${c}-h3`)).events.length, 2);
-      assert.deepEqual((await list(`infra_env_id=${c}-ie`)).events.map((e) => e.entity?.kind), ['infra-env']);
-      // The more specific alias wins.
-      assert.equal((await list(`cluster_id=${c}&host_ids=${c}-h1`)).events[0]!.entity?.id, `${c}-h1`);
+      const msgs = async (qs: string) => (await list(qs)).events.map((e) => e.message);
+      assert.deepEqual(await msgs(`cluster_id=${c}`), ['cluster', 'h1', 'h2', 'ie']);
+      assert.equal((await list(`cluster_id=${c}`)).headers['event-count'], '4');
+      assert.deepEqual(await msgs(`cluster_id=${c}&host_ids=${c}-h1`), ['h1']);
+      assert.deepEqual(await msgs(`cluster_id=${c}&cluster_level=true`), ['cluster', 'ie']);
+      assert.deepEqual(await msgs(`cluster_id=${c}&cluster_level=true&host_ids=${c}-h2`), ['cluster', 'h2', 'ie']);
+      assert.deepEqual(await msgs(`cluster_id=${c}&host_id=${c}-h2&host_ids=${c}-h1`), ['h1', 'h2']);
+      assert.deepEqual(await msgs(`host_ids=${c}-h1,${c}-h2`), ['h1', 'h2']);
+      assert.deepEqual(await msgs(`host_ids=${c}-h1&host_ids=${c}-h3`), ['h1', 'h3']);
+      assert.deepEqual(await msgs(`host_id=${c}-h3`), ['h3']);
+      assert.deepEqual(await msgs(`infra_env_id=${ie}`), ['h1', 'h2', 'ie']);
+      // Herald's own list keeps its message filter (applied with any scope) and its counts.
+      const m = await list(`infra_env_id=${ie}&message=H2`);
+      assert.deepEqual([m.events.map((e) => e.message), m.headers['severity-count-info']], [['h2'], '1']);
       const clash = await app.inject({ url: `/v2/events?cluster_id=${c}&entity_kind=host` });
       assert.equal(clash.statusCode, 400);
       assert.equal((clash.json() as { details: Array<{ path: string }> }).details[0]!.path, 'cluster_id');
+      const badLevel = await app.inject({ url: `/v2/events?cluster_id=${c}&cluster_level=maybe` });
+      assert.equal(badLevel.statusCode, 400);
     });
 
     test('GET /v2/events/{id}: 404 for an unknown id', async () => {

@@ -173,7 +173,12 @@ describe('herald view', () => {
     assert.equal(v.code, 0, v.stderr);
     const lines = v.stdout.trim().split('\n');
     assert.equal(lines.length, 1);
-    const event = JSON.parse(lines[0]!);
+    // --format json: where the message was read, then the decoded event.
+    const line = JSON.parse(lines[0]!);
+    assert.equal(line.topic, topic);
+    assert.equal(line.partition, 0);
+    assert.equal(typeof line.offset, 'number');
+    const event = line.event;
     assert.equal(event.id, id);
     assert.equal(event.type, 'com.example.view');
     assert.equal(event.source, 'view-test');
@@ -208,7 +213,7 @@ describe('herald view', () => {
     const filtered = await runCli(['view', '--brokers', kafkaBrokers(), '--topic', topic, '--from-beginning', '--timeout', '3s', '--severity', 'error', '--format', 'json']);
     assert.equal(filtered.code, 0, filtered.stderr);
     const only = filtered.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(only.map((x) => x.type), ['com.example.down']);
+    assert.deepEqual(only.map((x) => x.event.type), ['com.example.down']);
   });
 });
 

@@ -102,7 +102,8 @@ test('herald service → outbox → RabbitMQ (cloudevents and cloudstack sinks):
     store: { url: `sqlite:${join(dir, 'h.db')}` },
     sinks: [
       { name: ceSink, type: 'amqp', url: amqpUrl(), exchange: ceExchange, profile: 'cloudevents', topic: ceTopic, timeoutMs: 3000 },
-      { name: csSink, type: 'amqp', url: amqpUrl(), exchange: csExchange, profile: 'cloudstack', timeoutMs: 3000 },
+      // wireMetadata herald: the AMQP messageId (CloudStack sends none) tells each message's event.
+      { name: csSink, type: 'amqp', url: amqpUrl(), exchange: csExchange, profile: 'cloudstack', profileOptions: { wireMetadata: 'herald' }, timeoutMs: 3000 },
     ],
   });
   cleanups.push(() => service.close());

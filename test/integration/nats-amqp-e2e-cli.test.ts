@@ -61,7 +61,8 @@ async function emitUntilViewed(viewer: Viewer, args: string[], timeoutMs = 60_00
   return results;
 }
 
-const STARTUP_LINE = /^\d\d:\d\d:\d\d \[startup\] i1: server 1\.0\.0$/m;
+// Choria's own String() of a startup (go-choria lifecycle/startup.go): "[startup] <identity>: <component> version <version>".
+const STARTUP_LINE = /^\d\d:\d\d:\d\d \[startup\] i1: server version 1\.0\.0$/m;
 const CHORIA_FLAGS = ['--profile', 'choria', '--type', 'startup', '--identity', 'i1', '--component', 'server', '--version', '1.0.0'];
 
 test('NATS: herald view --nats prints the choria startup event herald emit --nats published', async () => {

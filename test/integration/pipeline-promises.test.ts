@@ -145,7 +145,7 @@ test('RabbitMQ: herald emit --amqp, then herald view --amqp --format json shows 
     const id = emit.stdout.trim().split(' ')[0]!;
     const view = await runCli(['view', '--amqp', amqpUrl(), '--exchange', exchange, '--group', group, '--max', '1', '--format', 'json', '--timeout', '20s']);
     assert.equal(view.code, 0, view.stderr);
-    const shown = JSON.parse(view.stdout.trim().split('\n')[0]!) as { id: string; type: string; source: string; data?: unknown };
+    const shown = (JSON.parse(view.stdout.trim().split('\n')[0]!) as { event: { id: string; type: string; source: string; data?: unknown } }).event;
     assert.deepEqual({ id: shown.id, type: shown.type, source: shown.source }, { id, type: 'com.example.amqp.checked', source: 'example/amqp' }, what);
     assert.doesNotMatch(view.stderr, /not in any known format/);
   }

@@ -1,9 +1,12 @@
 /**
  * The aliecs profile end to end: entity states set through the REST API, relayed by the
- * outbox to the real broker, read back with a Kafka consumer and decoded with protobufjs from
- * proto/aliecs.proto (independently of the profile's own decoder), then with decodeMessage and
- * `herald view`. AliECS topics have fixed names shared by every run, so everything read is
- * filtered by environment ids unique to this test (and the start-up list by time).
+ * outbox to the real Kafka broker (HERALD_TEST_KAFKA), read back with a Kafka consumer and
+ * decoded with protobufjs from proto/aliecs.proto (independently of the profile's own
+ * decoder), keys and headers checked with kcat, then decodeMessage and `herald view`.
+ * Expectations from AliceO2Group/Control core/integration/kafka/plugin.go @ 9770b1f5.
+ * AliECS topics have fixed names shared by every run and its records carry no key, so what
+ * is read is told apart by environment ids unique to this test, and lists by their timestamp
+ * (AliECS stamps a list with the timestamp of the enter notification it follows).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +18,7 @@ import { decodeMessage } from '../../src/profiles/decode.js';
 import { ROOT, kafkaBrokers, runCli, uniqueName } from '../helpers/env.js';
 import { sinkStatus, startTestService, waitFor } from './outbox-helpers.js';
 import { api, hhmmss, readUntil, type Rec } from './profiles-e2e-helpers.js';
+import { kcatMeta } from './upstream-wire-helpers.js';
 
 const root = protobuf.loadSync(join(ROOT, 'proto', 'aliecs.proto'));
 const NewStateNotification = root.lookupType('kafka.NewStateNotification');
@@ -23,19 +27,23 @@ const ActiveRunsList = root.lookupType('kafka.ActiveRunsList');
 interface Env { environmentId: string; runNumber?: number; runType?: string; state: string; detectors?: string[]; enterStateTimestamp: number }
 const asObject = (t: protobuf.Type, bytes: Buffer) => t.toObject(t.decode(bytes), { longs: Number, defaults: false, arrays: true });
 const notification = (r: Rec) => asObject(NewStateNotification, r.value!) as { envInfo: Env; timestamp: number };
-const runsList = (r: Rec) => asObject(ActiveRunsList, r.value!) as { activeRuns: Env[]; timestamp?: number };
+const runsList = (r: Rec) => asObject(ActiveRunsList, r.value!) as { activeRuns?: Env[]; timestamp?: number };
+// Other writers share these topics: a record that does not decode is simply not ours.
+const safe = <T>(f: () => T): T | undefined => { try { return f(); } catch { return undefined; } };
 
-const STATE_TOPICS = ['aliecs.env_state.CONFIGURED', 'aliecs.env_state.RUNNING', 'aliecs.env_state.UNKNOWN', 'aliecs.env_leave_state.CONFIGURED', 'aliecs.env_leave_state.RUNNING'];
+const STATE_TOPICS = ['aliecs.env_state.CONFIGURED', 'aliecs.env_state.RUNNING', 'aliecs.env_state.ERROR', 'aliecs.env_state.UNKNOWN', 'aliecs.env_state.DONE',
+  'aliecs.env_leave_state.CONFIGURED', 'aliecs.env_leave_state.RUNNING', 'aliecs.env_leave_state.ERROR'];
 const LIST_TOPIC = 'aliecs.env_list.RUNNING';
 
-test('aliecs through the REST API: enter/leave/list notifications, start-up list, opt-out, view and decode', async (t) => {
+test('aliecs through the REST API: notifications and lists as AliECS sends them (no key, no headers, list order and timing), view and decode', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-e2e-aliecs-'));
   const brokers = kafkaBrokers().split(',');
   const run = uniqueName('e2e').replace(/-/g, '');
-  // A sorts before B, but B is started first: lists must come out sorted by id.
+  // A sorts before B by id, but B has ITS among two detectors: AliECS lists B first.
   const A = `${run}a`;
   const B = `${run}b`;
   const C = `${run}c`; // opted out with kafka_enabled=false
+  const mine = new Set([A, B, C]);
   const runNumber = 100000 + Math.floor(Math.random() * 800000);
 
   const t0 = Date.now();
@@ -55,107 +63,121 @@ test('aliecs through the REST API: enter/leave/list notifications, start-up list
     assert.equal(r.status, 200, JSON.stringify(r.body));
     return r.body as { previous: unknown; current: { state: string; enteredAt: string }; events: string[] };
   };
-  await put(B, 'RUNNING', { runNumber: 7, runType: 'TECHNICAL', detectors: 'TPC' });
-  const configured = await put(A, 'CONFIGURED', { detectors: ['ITS', 'TPC'] });
-  const running = await put(A, 'RUNNING', { runNumber, runType: 'PHYSICS', detectors: ['ITS', 'TPC'] });
-  // Attributes change while RUNNING: a list follows, but no second start of run.
-  await put(A, 'RUNNING', { runNumber, runType: 'PHYSICS', detectors: ['ITS', 'TPC', 'MFT'] });
+  await put(A, 'RUNNING', { runNumber: 7, runType: 'TECHNICAL', detectors: 'TPC' });
+  const configured = await put(B, 'CONFIGURED', { detectors: ['TPC', 'ITS'], runType: 'PHYSICS' });
+  const running = await put(B, 'RUNNING', { runNumber, runType: 'PHYSICS', detectors: ['TPC', 'ITS'] });
+  // Attributes change while RUNNING: AliECS has no such notification — nothing, not even a list.
+  await put(B, 'RUNNING', { runNumber, runType: 'PHYSICS', detectors: ['TPC', 'ITS', 'MFT'] });
   await put(C, 'CONFIGURED', { kafka_enabled: false });
   await put(C, 'RUNNING', { kafka_enabled: false, runNumber: 9, runType: 'PHYSICS', detectors: ['MCH'] });
-  const destroyed = await put(A, 'DESTROY');
+  await put(B, 'ERROR');
+  const destroyed = await put(B, 'DESTROY');
   assert.equal(destroyed.current.state, 'UNKNOWN');
+  await put(A, 'DONE');
   await waitFor('the outbox to drain', async () => (await sinkStatus(service.address))[0]!.pending === 0, 60_000);
 
-  // Everything is on the broker now. Read until A's last list (only B left) was seen.
-  const mine = (r: Rec) => r.key === A || r.key === B || r.key === C;
-  // Other writers share these topics: a record that does not decode is simply not ours.
-  const safeList = (r: Rec) => { try { return runsList(r); } catch { return undefined; } };
-  const listIds = (r: Rec) => safeList(r)?.activeRuns.map((e) => e.environmentId) ?? [];
+  // Everything is on the broker now. Read until A's DONE notification was seen.
+  const envOf = (r: Rec) => safe(() => notification(r).envInfo.environmentId);
   const records = await readUntil([...STATE_TOPICS, LIST_TOPIC], (rs) => {
-    const lists = rs.filter((r) => r.topic === LIST_TOPIC && listIds(r).some((id) => id === A || id === B));
-    return rs.some((r) => r.topic === 'aliecs.env_state.UNKNOWN' && r.key === A) && lists.length >= 7;
+    const doneAt = rs.find((r) => r.topic === 'aliecs.env_state.DONE' && envOf(r) === A);
+    return doneAt !== undefined && rs.some((r) => r.topic === LIST_TOPIC && safe(() => runsList(r))?.timestamp === notification(doneAt).timestamp);
   }, 45_000);
-  const states = records.filter((r) => r.topic !== LIST_TOPIC && mine(r));
+  const states = records.filter((r) => r.topic !== LIST_TOPIC && mine.has(envOf(r) ?? ''));
+  const ofEnv = (id: string, topic: string) => states.filter((r) => r.topic === topic && envOf(r) === id);
 
-  // No headers and a key = the environment id on every notification; C never appears.
-  for (const r of states) assert.deepEqual(r.headers, {}, `headers on ${r.topic}`);
-  assert.deepEqual(states.filter((r) => r.key === C).map((r) => r.topic), [], 'kafka_enabled=false must publish nothing');
-  const ofA = (topic: string) => states.filter((r) => r.topic === topic && r.key === A);
+  // plugin.go produceMessage: kafka.Message{Topic, Value} — no key on any record.
+  for (const r of states) assert.equal(r.key, null, `key on ${r.topic}`);
+  assert.deepEqual(states.filter((r) => envOf(r) === C).map((r) => r.topic), [], 'kafka_enabled=false must publish nothing');
 
-  // Start of run: env_state.RUNNING, keyed by A, with the run's fields.
-  const [start, ...moreStarts] = ofA('aliecs.env_state.RUNNING');
+  // Start of run: env_state.RUNNING with the run's fields; the detectors as given (AliECS sorts only the list's).
+  const [start, ...moreStarts] = ofEnv(B, 'aliecs.env_state.RUNNING');
   assert.ok(start, 'no aliecs.env_state.RUNNING record for the environment');
-  assert.equal(moreStarts.length, 0);
+  assert.equal(moreStarts.length, 0, 'an attribute update is no second start of run');
   const startMsg = notification(start);
   assert.deepEqual(startMsg.envInfo, {
-    environmentId: A, runNumber, runType: 'PHYSICS', state: 'RUNNING', detectors: ['ITS', 'TPC'],
+    environmentId: B, runNumber, runType: 'PHYSICS', state: 'RUNNING', detectors: ['TPC', 'ITS'],
     enterStateTimestamp: Date.parse(running.current.enteredAt),
   });
   assert.ok(startMsg.timestamp >= t1 && startMsg.timestamp <= Date.now(), `timestamp ${startMsg.timestamp} is the event time in ms`);
 
-  // CONFIGURED: no run number outside RUNNING; leaving CONFIGURED carries CONFIGURED.
-  const [conf] = ofA('aliecs.env_state.CONFIGURED');
+  // CONFIGURED: neither run number nor run type outside RUNNING (newEnvStateObject); leaving CONFIGURED carries CONFIGURED.
+  const [conf] = ofEnv(B, 'aliecs.env_state.CONFIGURED');
   assert.ok(conf);
-  assert.deepEqual(notification(conf).envInfo, { environmentId: A, state: 'CONFIGURED', detectors: ['ITS', 'TPC'], enterStateTimestamp: Date.parse(configured.current.enteredAt) });
-  const [leaveConf] = ofA('aliecs.env_leave_state.CONFIGURED');
+  assert.deepEqual(notification(conf).envInfo, { environmentId: B, state: 'CONFIGURED', detectors: ['TPC', 'ITS'], enterStateTimestamp: Date.parse(configured.current.enteredAt) });
+  const [leaveConf] = ofEnv(B, 'aliecs.env_leave_state.CONFIGURED');
   assert.ok(leaveConf);
   assert.equal(notification(leaveConf).envInfo.state, 'CONFIGURED');
 
-  // End of run: env_leave_state.RUNNING carries RUNNING (and the run); DESTROY enters UNKNOWN.
-  const [end] = ofA('aliecs.env_leave_state.RUNNING');
+  // End of run: env_leave_state.RUNNING carries RUNNING (and the run); then ERROR, DESTROY → UNKNOWN, EXIT → DONE.
+  const [end] = ofEnv(B, 'aliecs.env_leave_state.RUNNING');
   assert.ok(end, 'no aliecs.env_leave_state.RUNNING record');
-  const endMsg = notification(end);
-  assert.equal(endMsg.envInfo.state, 'RUNNING');
-  assert.equal(endMsg.envInfo.runNumber, runNumber);
-  assert.equal(endMsg.envInfo.enterStateTimestamp, Date.parse(running.current.enteredAt));
-  const [gone] = ofA('aliecs.env_state.UNKNOWN');
+  assert.equal(notification(end).envInfo.state, 'RUNNING');
+  assert.equal(notification(end).envInfo.runNumber, runNumber);
+  assert.equal(ofEnv(B, 'aliecs.env_state.ERROR').length, 1);
+  const [gone] = ofEnv(B, 'aliecs.env_state.UNKNOWN');
   assert.ok(gone, 'no aliecs.env_state.UNKNOWN record after DESTROY');
-  const goneMsg = notification(gone);
-  assert.equal(goneMsg.envInfo.state, 'UNKNOWN');
-  assert.equal(goneMsg.envInfo.runNumber, undefined);
-  assert.equal(goneMsg.envInfo.enterStateTimestamp, Date.parse(destroyed.current.enteredAt));
+  assert.equal(notification(gone).envInfo.runNumber, undefined);
+  assert.equal(notification(gone).envInfo.enterStateTimestamp, Date.parse(destroyed.current.enteredAt));
+  const [done] = ofEnv(A, 'aliecs.env_state.DONE');
+  assert.ok(done, 'DONE is published as DONE (environment.go: EXIT → DONE)');
 
-  // Active lists (keyed RUNNING, one partition, in order): the relay's empty list first, then
-  // after every enter: [B], [B] (A configured), [A, B] (sorted), [A, B] three times (A's
-  // attributes, C configured, C running but opted out), [B] (A destroyed).
+  // Lists: one right after each enter notification AliECS sends, stamped with its timestamp
+  // (createNewStateCallback), none after a leave, an attribute update or the opted-out C.
+  const enters = states.filter((r) => r.topic.startsWith('aliecs.env_state.'));
+  assert.equal(enters.length, 6, 'A RUNNING, B CONFIGURED, B RUNNING, B ERROR, B UNKNOWN, A DONE');
+  const stamps = new Set(enters.map((r) => notification(r).timestamp));
   const lists = records.filter((r) => r.topic === LIST_TOPIC);
-  for (const r of lists) assert.equal(r.key, 'RUNNING');
-  const myLists = lists.filter((r) => listIds(r).some((id) => id === A || id === B || id === C));
-  assert.deepEqual(myLists.map(listIds), [[B], [B], [A, B], [A, B], [A, B], [A, B], [B]]);
-  const [, , withA, updated] = myLists;
-  assert.deepEqual(runsList(updated!).activeRuns[0]!.detectors, ['ITS', 'TPC', 'MFT']);
-  assert.deepEqual(runsList(withA!).activeRuns, [
-    { environmentId: A, runNumber, runType: 'PHYSICS', state: 'RUNNING', detectors: ['ITS', 'TPC'], enterStateTimestamp: Date.parse(running.current.enteredAt) },
-    { environmentId: B, runNumber: 7, runType: 'TECHNICAL', state: 'RUNNING', detectors: ['TPC'], enterStateTimestamp: runsList(withA!).activeRuns[1]!.enterStateTimestamp },
+  const ids = (r: Rec) => (safe(() => runsList(r))?.activeRuns ?? []).map((e) => e.environmentId);
+  const myLists = lists.filter((r) => stamps.has(safe(() => runsList(r))?.timestamp ?? -1) && ids(r).every((id) => mine.has(id)));
+  for (const r of myLists) assert.equal(r.key, null, 'lists carry no key either');
+  assert.deepEqual(myLists.map(ids), [[A], [A], [B, A], [A], [A], []]);
+  assert.deepEqual([...new Set(myLists.map((r) => runsList(r).timestamp))].sort(), [...stamps].sort(), 'each list has its enter notification\'s timestamp');
+  // SortRunningEnvList: the ITS run with two detectors first; SortDetectorsOfRunningEnvs: sorted.
+  assert.deepEqual(runsList(myLists[2]!).activeRuns, [
+    { environmentId: B, runNumber, runType: 'PHYSICS', state: 'RUNNING', detectors: ['ITS', 'TPC'], enterStateTimestamp: Date.parse(running.current.enteredAt) },
+    { environmentId: A, runNumber: 7, runType: 'TECHNICAL', state: 'RUNNING', detectors: ['TPC'], enterStateTimestamp: runsList(myLists[2]!).activeRuns![1]!.enterStateTimestamp },
   ]);
 
-  // The relay's start-up list: empty (only field 2, the timestamp), stamped after the service
-  // was started and before the first list of this test on the same partition.
+  // The relay's start-up list (plugin.go Init): empty (only field 2, the timestamp), stamped
+  // after the service was started and before the first list of this test.
   const firstMine = myLists[0]!;
   const startLists = lists.filter((r) => r.partition === firstMine.partition && BigInt(r.offset) < BigInt(firstMine.offset) && r.value !== null && r.value.length > 0 && r.value[0] === 0x10)
-    .filter((r) => (safeList(r)?.timestamp ?? 0) >= t0);
+    .filter((r) => (safe(() => runsList(r))?.timestamp ?? 0) >= t0);
   assert.ok(startLists.length >= 1, 'no empty ActiveRunsList published at relay start');
   const empty = startLists[startLists.length - 1]!;
   const ts = runsList(empty).timestamp!;
-  assert.deepEqual(runsList(empty).activeRuns, []);
+  assert.deepEqual(runsList(empty).activeRuns ?? [], []);
   assert.equal(empty.value!.toString('hex'), Buffer.from(ActiveRunsList.encode(ActiveRunsList.fromObject({ timestamp: ts })).finish()).toString('hex'));
 
-  // Round trip through decodeMessage: the registry's data shape, stable ids (the format has none).
+  // An independent client sees the same: null keys (kcat %K = -1) and no headers on every record of ours.
+  const ours = new Set([...states, ...myLists, empty].map((r) => `${r.topic}/${r.partition}/${r.offset}`));
+  let checked = 0;
+  for (const topic of [...new Set([...states, ...myLists].map((r) => r.topic))]) {
+    for (const k of await kcatMeta(topic)) {
+      if (!ours.has(`${topic}/${k.partition}/${k.offset}`)) continue;
+      assert.equal(k.keyLength, -1, `kcat: null key on ${topic}@${k.offset}`);
+      assert.equal(k.headers, '', `kcat: no headers on ${topic}@${k.offset}`);
+      checked++;
+    }
+  }
+  assert.equal(checked, states.length + myLists.length + 1, 'kcat saw every record of this test');
+
+  // Round trip through decodeMessage (by topic and content; the records carry nothing else).
   const decoded = decodeMessage(start);
   assert.equal(decoded.profile, 'aliecs');
   assert.equal(decoded.event.type, 'dev.herald.entity.state.enter');
-  assert.deepEqual(decoded.event.entity, { kind: 'environment', id: A });
-  assert.deepEqual(decoded.event.data, { kind: 'environment', id: A, state: 'RUNNING', enteredAt: running.current.enteredAt, attributes: { runNumber, runType: 'PHYSICS', detectors: ['ITS', 'TPC'] } });
+  assert.deepEqual(decoded.event.entity, { kind: 'environment', id: B });
+  assert.deepEqual(decoded.event.data, { kind: 'environment', id: B, state: 'RUNNING', enteredAt: running.current.enteredAt, attributes: { runNumber, runType: 'PHYSICS', detectors: ['TPC', 'ITS'] } });
   assert.equal(decodeMessage(start).event.id, decoded.event.id, 'the same bytes decode to the same id');
   assert.equal(decodeMessage(end).event.type, 'dev.herald.entity.state.leave');
-  const decodedList = decodeMessage(myLists[6]!);
+  const decodedList = decodeMessage(myLists[2]!);
   assert.equal(decodedList.event.type, 'dev.herald.entity.state.list');
-  assert.deepEqual((decodedList.event.data as { entities: { id: string }[] }).entities.map((e) => e.id), [B]);
+  assert.deepEqual((decodedList.event.data as { entities: { id: string }[] }).entities.map((e) => e.id), [B, A]);
   assert.deepEqual((decodeMessage(empty).event.data as { entities: unknown[] }).entities, []);
 
   // herald view prints a readable line for the start of run.
   const view = await runCli(['view', '--brokers', kafkaBrokers(), '--topic', 'aliecs.env_state.RUNNING', '--from-beginning',
-    '--entity', `environment:${A}`, '--max', '1', '--format', 'pretty', '--timeout', '20s']);
+    '--entity', `environment:${B}`, '--max', '1', '--format', 'pretty', '--timeout', '20s']);
   assert.equal(view.code, 0, view.stderr);
-  assert.equal(view.stdout, `${hhmmss(startMsg.timestamp)} [env_state.RUNNING] ${A}: run ${runNumber} PHYSICS ITS,TPC\n`);
+  assert.equal(view.stdout, `${hhmmss(startMsg.timestamp)} [env_state.RUNNING] ${B}: run ${runNumber} PHYSICS TPC,ITS\n`);
 });

@@ -49,12 +49,15 @@ describe('choria', () => {
     assert.equal(ce.subject, 'c1.example.net');
     assert.equal(ce.datacontenttype, 'application/json');
     assert.ok(!Number.isNaN(Date.parse(ce.time)), ce.time);
+    // go-choria lifecycle/basic.go + startup.go @ 58e80bab: the Go struct's field order; the
+    // CloudEvent time is time.Unix(timestamp, 0), whole seconds without a fraction.
+    assert.match(ce.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.deepEqual(ce.data, {
-      protocol: 'io.choria.lifecycle.v1.startup', id: out.id, identity: 'c1.example.net', version: '0.6.0',
-      timestamp: Math.floor(Date.parse(ce.time) / 1000), component: 'server',
+      protocol: 'io.choria.lifecycle.v1.startup', id: out.id, identity: 'c1.example.net', component: 'server',
+      timestamp: Date.parse(ce.time) / 1000, version: '0.6.0',
     });
     assert.ok(Number.isInteger(ce.data.timestamp) && ce.data.timestamp < 1e11, 'timestamp is in seconds');
-    assert.deepEqual(Object.keys(ce.data), ['protocol', 'id', 'identity', 'version', 'timestamp', 'component']);
+    assert.deepEqual(Object.keys(ce.data), ['protocol', 'id', 'identity', 'component', 'timestamp', 'version']);
 
     // Round trip: the decoded event has the emitted id.
     const d = decodeMessage(rec);
@@ -67,10 +70,10 @@ describe('choria', () => {
     // The shared topic: the first record, whoever wrote it, prints in the documented shape.
     const view = await runCli(['view', '--brokers', kafkaBrokers(), '--topic', 'choria.lifecycle.event.startup.server', '--from-beginning', '--max', '1', '--timeout', '20s']);
     assert.equal(view.code, 0, view.stderr);
-    assert.match(view.stdout, /^\d\d:\d\d:\d\d \[startup\] \S+: server \S+\n$/);
+    assert.match(view.stdout, /^\d\d:\d\d:\d\d \[startup\] \S+: server version \S+\n$/);
   });
 
-  it('view prints `HH:MM:SS [startup] identity: component version` for a topic of its own', async () => {
+  it('view prints `HH:MM:SS [startup] identity: component version V` (Choria\'s String()) for a topic of its own', async () => {
     const component = uniqueName('e2ecomp');
     const identity = `${uniqueName('n')}.example.net`;
     const r = await runCli(['emit', '--brokers', kafkaBrokers(), '--profile', 'choria', '--type', 'startup',
@@ -80,10 +83,12 @@ describe('choria', () => {
     assert.equal(out.topic, `choria.lifecycle.event.startup.${component}`);
     const view = await runCli(['view', '--brokers', kafkaBrokers(), '--topic', out.topic, '--from-beginning', '--max', '1', '--timeout', '20s']);
     assert.equal(view.code, 0, view.stderr);
-    assert.equal(view.stdout, `${hhmmss('2024-05-01T10:36:13Z')} [startup] ${identity}: ${component} 0.6.0\n`);
+    assert.equal(view.stdout, `${hhmmss('2024-05-01T10:36:13Z')} [startup] ${identity}: ${component} version 0.6.0\n`);
     const raw = await runCli(['view', '--brokers', kafkaBrokers(), '--topic', out.topic, '--from-beginning', '--max', '1', '--format', 'json', '--timeout', '20s']);
     assert.equal(raw.code, 0, raw.stderr);
-    const ev = JSON.parse(raw.stdout) as { id: string; time: string; data: { timestamp: number } };
+    const line = JSON.parse(raw.stdout) as { topic: string; event: { id: string; time: string; data: { timestamp: number } } };
+    assert.equal(line.topic, out.topic);
+    const ev = line.event;
     assert.equal(ev.id, out.id);
     assert.equal(ev.time, '2024-05-01T10:36:13.000Z');
     assert.equal(ev.data.timestamp, 1714559773);
@@ -94,6 +99,37 @@ describe('choria', () => {
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /--component is required for --profile choria --type startup/);
     assert.equal(r.stdout, '');
+  });
+
+  it('a governor event type Choria does not have exits 2 naming --event-type (go-choria lifecycle/governor.go)', async () => {
+    const r = await runCli(['emit', '--brokers', kafkaBrokers(), '--profile', 'choria', '--type', 'governor', '--identity', 'c1.example.net',
+      '--component', 'server', '--governor', 'PUPPET', '--sequence', '1', '--event-type', 'timeout']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--event-type must be one of enter, exit, timeouts, eviction/);
+    assert.equal(r.stdout, '');
+  });
+
+  it('herald emit --type transition: a CloudEvent whose data.id is --instance-id and whose id is its own', async () => {
+    const machineName = uniqueName('m');
+    const instance = randomUUID();
+    const emitOne = (transition: string) => runCli(['emit', '--brokers', kafkaBrokers(), '--profile', 'choria', '--type', 'transition', '--identity', 'c1.example.net',
+      '--machine', machineName, '--version', '1.0.0', '--transition', transition, '--from-state', 'a', '--to-state', 'b', '--instance-id', instance]);
+    const outs: ReturnType<typeof emitted>[] = [];
+    for (const t of ['go', 'again']) {
+      const r = await emitOne(t);
+      assert.equal(r.code, 0, r.stderr);
+      outs.push(emitted(r.stdout));
+    }
+    assert.equal(outs[0]!.topic, 'choria.machine.transition');
+    const recs = await readUntil(['choria.machine.transition'], (rs) => outs.every((o) => rs.some((x) => x.partition === Number(o.partition) && x.offset === o.offset)));
+    const bodies = outs.map((o) => json(recs.find((x) => x.partition === Number(o.partition) && x.offset === o.offset)!));
+    for (const [i, b] of bodies.entries()) {
+      assert.equal(b.specversion, '1.0');
+      assert.equal(b.id, outs[i]!.id);
+      assert.equal(b.data.id, instance, 'data.id: the machine instance id (aagent/machine/machine.go ID: m.InstanceID())');
+      assert.equal(b.data.machine, machineName);
+    }
+    assert.notEqual(bodies[0]!.id, bodies[1]!.id, 'a fresh CloudEvent id per transition (notifications.go SetID(util.UniqueID()))');
   });
 
   it('a sink with profileOptions.format plain publishes exactly the plain document', async () => {
@@ -111,8 +147,8 @@ describe('choria', () => {
     const rec = recs[0]!;
     assert.equal(rec.key, 'c1.example.net');
     assert.equal(rec.value!.toString('utf8'), JSON.stringify({
-      protocol: 'io.choria.lifecycle.v1.startup', id: event.id, identity: 'c1.example.net', version: '0.6.0',
-      timestamp: Math.floor(Date.parse(event.time) / 1000), component,
+      protocol: 'io.choria.lifecycle.v1.startup', id: event.id, identity: 'c1.example.net', component,
+      timestamp: Math.floor(Date.parse(event.time) / 1000), version: '0.6.0',
     }));
     const d = decodeMessage(rec);
     assert.equal(d.profile, 'choria');
@@ -174,10 +210,13 @@ describe('cloudstack', () => {
         '--entity', `VirtualMachine:${uuid}`, '--data', JSON.stringify(data), '--time', '2017-07-23T07:09:08Z']);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(emitted(r.stdout).topic, topic);
+      // apache/cloudstack server/src/main/java/com/cloud/vm/UserVmStateListener.java @ 7fce2656:
+      // a VM transition is published twice, status preStateTransitionEvent then
+      // postStateTransitionEvent, both keyed by the VM's UUID (KafkaEventBus.java @ f1c25606).
       const recs = await kcatAll(topic);
-      assert.equal(recs.length, 1);
-      assert.equal(recs[0]!.key, uuid);
-      assert.equal(recs[0]!.value, JSON.stringify({ ...data, eventDateTime: '2017-07-23 07:09:08 +0000' }));
+      assert.deepEqual(recs.map((x) => x.key), [uuid, uuid]);
+      assert.deepEqual(recs.map((x) => x.value), ['preStateTransitionEvent', 'postStateTransitionEvent'].map((status) =>
+        JSON.stringify({ ...data, status, eventDateTime: '2017-07-23 07:09:08 +0000' })));
 
       const view = await runCli(['view', '--producer-properties', props, '--topic', topic, '--from-beginning', '--max', '1', '--timeout', '20s']);
       assert.equal(view.code, 0, view.stderr);
@@ -197,7 +236,7 @@ describe('cloudstack', () => {
       assert.equal(b.code, 2, b.stderr);
       assert.match(b.stderr, /\backs\b/);
       assert.match(b.stderr, /maybe/);
-      assert.equal((await kcatAll(topic)).length, 1, 'nothing was published with the bad file');
+      assert.equal((await kcatAll(topic)).length, 2, 'nothing was published with the bad file');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

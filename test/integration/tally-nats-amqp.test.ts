@@ -1,15 +1,20 @@
 /**
  * `herald tally --nats` and `herald tally --amqp` (the built CLI) against the real NATS
  * (JetStream) and RabbitMQ servers: a small Choria fleet published through Herald's own sinks,
- * plus undecodable messages, gives exact metric values on /metrics.
+ * plus undecodable messages, gives exact values under the Choria tally command's names
+ * (choria-io/tally main.go @ 86ce5bcd: prefix choria_tally, --component; go-choria
+ * lifecycle/tally/stats.go and tally.go @ 58e80bab: labels ending in active="1", errors under
+ * the subject's last token, "transition" and "exec_watcher").
  * - NATS: the fleet is in a JetStream stream of the test's own; tally reads it with
  *   `--stream --from-beginning`.
  * - RabbitMQ: a queue sees only what is published after it is bound, so tally starts first and
  *   a probe event of another component is emitted until the exchange routes it (an unroutable
- *   publish is refused), then the fleet follows.
+ *   publish is refused), then the fleet follows. The exchange is the test's own, so transition
+ *   and exec watcher counts (and their errors) are exact there.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect as amqpConnect } from 'amqplib';
 import { connect as natsConnect } from 'nats';
@@ -18,11 +23,12 @@ import { metricValue, parseMetrics } from '../helpers/prom.js';
 import { freePort } from './outbox-helpers.js';
 import { waitFor, waitForValue } from '../helpers/wait.js';
 import { createPublisher } from '../../src/pipeline/publisher.js';
-import { lifecycle } from '../../src/profiles/choria/lifecycle.js';
+import { lifecycle, machine } from '../../src/profiles/choria/lifecycle.js';
 import { silentLogger } from '../../src/log.js';
 import type { HeraldEvent } from '../../src/events/index.js';
 import type { SinkConfig } from '../../src/config/schema.js';
 
+const A = { active: '1' };
 const cleanups: Array<() => Promise<unknown>> = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -57,7 +63,7 @@ async function scrapeUntil(port: number, what: string, ok: (s: Scrape) => boolea
       return last !== undefined && ok(last) ? last : undefined;
     }, timeoutMs, 250);
   } catch (err) {
-    const seen = last === undefined ? 'no scrape' : [...last.keys()].filter((k) => k.startsWith('lifecycle_tally')).join(', ');
+    const seen = last === undefined ? 'no scrape' : [...last.keys()].filter((k) => k.startsWith('choria_tally')).join(', ');
     throw new Error(`${(err as Error).message} (families: ${seen}); tally stderr: ${stderr()}`);
   }
 }
@@ -89,16 +95,23 @@ function fleet(component: string, nodes: number) {
   return { events, counts, versions, total: counts.startup + counts.alive + counts.shutdown };
 }
 
-function assertFleet(m: Scrape, component: string, f: ReturnType<typeof fleet>, garbage: number): void {
-  assert.equal(metricValue(m, 'lifecycle_tally_good_events', { component }), f.total);
+function assertFleet(m: Scrape, component: string, f: ReturnType<typeof fleet>, garbage: number, others = 0): void {
+  assert.equal(metricValue(m, 'choria_tally_good_events', { component, ...A }), f.total + others);
   for (const type of ['startup', 'alive', 'shutdown'] as const) {
-    assert.equal(metricValue(m, 'lifecycle_tally_event_types', { component, type }), f.counts[type], `event_types{${type}}`);
+    assert.equal(metricValue(m, 'choria_tally_event_types', { component, type, ...A }), f.counts[type], `event_types{${type}}`);
   }
   for (const [version, n] of f.versions) {
-    assert.equal(metricValue(m, 'lifecycle_tally_versions', { component, version }), n, `versions{${version}}`);
+    assert.equal(metricValue(m, 'choria_tally_versions', { component, version, ...A }), n, `versions{${version}}`);
   }
-  assert.equal(metricValue(m, 'lifecycle_tally_process_errors', { component: '' }), garbage);
+  // Errors on a lifecycle subject count under its last token (componentFromSubject).
+  assert.equal(metricValue(m, 'choria_tally_process_errors', { component, ...A }), garbage);
 }
+
+/** An exec watcher state as Choria publishes it (aagent/watchers/execwatcher/exec_test.go "CurrentState"). */
+const execState = (machine: string, outcome: string, ns: number) => Buffer.from(JSON.stringify({
+  specversion: '1.0', id: randomUUID(), source: 'io.choria.machine', type: 'io.choria.machine.watcher.exec.v1.state', subject: 'ginkgo', datacontenttype: 'application/json', time: '2020-12-02T16:02:33Z',
+  data: { protocol: 'io.choria.machine.watcher.exec.v1.state', identity: 'ginkgo', id: '1234567890', version: '1.0.0', timestamp: 1606924953, type: 'exec', machine, name: 'check', command: '/bin/sh', previous_outcome: outcome, previous_run_time: ns },
+}));
 
 test('tally --nats --stream --from-beginning counts a fleet published to JetStream through the choria profile', async () => {
   const component = uniqueName('natsfleet').replace(/-/g, '_');
@@ -123,9 +136,9 @@ test('tally --nats --stream --from-beginning counts a fleet published to JetStre
   assert.equal(info.state.messages, f.total + garbage, 'the stream holds the fleet and the garbage');
 
   const port = await freePort();
-  const tally = startTally(['--nats', natsUrl(), '--topic', subject, '--stream', stream, '--from-beginning', '--no-group', '--port', String(port)]);
-  const m = await scrapeUntil(port, 'the fleet tallied', (s) => metricValue(s, 'lifecycle_tally_good_events', { component }) === f.total
-    && metricValue(s, 'lifecycle_tally_process_errors', { component: '' }) === garbage, tally.stderr);
+  const tally = startTally(['--nats', natsUrl(), '--topic', subject, '--stream', stream, '--from-beginning', '--no-group', '--component', component, '--port', String(port)]);
+  const m = await scrapeUntil(port, 'the fleet tallied', (s) => metricValue(s, 'choria_tally_good_events', { component, ...A }) === f.total
+    && metricValue(s, 'choria_tally_process_errors', { component, ...A }) === garbage, tally.stderr);
   assertFleet(m, component, f, garbage);
 });
 
@@ -140,8 +153,12 @@ test('tally --amqp counts a fleet published to a RabbitMQ topic exchange after i
     await conn.close();
   });
   const port = await freePort();
-  const tally = startTally(['--amqp', amqpUrl(), '--exchange', exchange, '--port', String(port)]);
-  const sink = { name: 'amqp', type: 'amqp', url: amqpUrl(), exchange, profile: 'choria' } as SinkConfig;
+  // Choria's subscriptions for every component (`*` is one word in a topic binding, as in a
+  // NATS subject), plus fleet.# for the other profiles' events below.
+  const bindings = ['choria.lifecycle.event.*.*', 'choria.machine.transition', 'choria.machine.watcher.exec.state', 'fleet.#'].flatMap((b) => ['--binding', b]);
+  const tally = startTally(['--amqp', amqpUrl(), '--exchange', exchange, ...bindings, '--component', '*', '--port', String(port)]);
+  // Plain lifecycle documents (Choria's legacy_lifecycle_format); transitions stay CloudEvents.
+  const sink = { name: 'amqp', type: 'amqp', url: amqpUrl(), exchange, profile: 'choria', profileOptions: { format: 'plain' } } as SinkConfig;
   const publisher = createPublisher({ sinks: [sink], logger: silentLogger });
   cleanups.push(() => publisher.close());
   // Until tally's queue is bound, the exchange routes nowhere and the publish is refused.
@@ -159,27 +176,53 @@ test('tally --amqp counts a fleet published to a RabbitMQ topic exchange after i
     if (err instanceof assert.AssertionError) throw err; // a timeout leaves probes at 0 for the assertion below
   });
   assert.equal(probes, 1, `the probe was never routed; tally stderr: ${tally.stderr()}`);
-  await scrapeUntil(port, 'the probe tallied', (s) => metricValue(s, 'lifecycle_tally_good_events', { component: probe }) === 1, tally.stderr);
+  await scrapeUntil(port, 'the probe tallied', (s) => metricValue(s, 'choria_tally_good_events', { component: probe, ...A }) === 1, tally.stderr);
 
   const f = fleet(component, 30);
   await publisher.emitMany(f.events);
-  const garbage = 2;
+  await publisher.emit(machine.transition({ identity: 'node1.example.net', machine: component, version: '1.0.0', transition: 'start', fromState: 'stopped', toState: 'running' }));
+  // Governor events (go-choria lifecycle/governor.go types; tally.go processGovernor).
+  await publisher.emitMany(['enter', 'exit', 'timeouts'].map((eventType) =>
+    lifecycle.governor({ identity: 'node2.example.net', component, governor: 'PUPPET', sequence: eventType === 'timeouts' ? 0 : 4, eventType: eventType as 'enter' })));
+  const governors = 3;
   const conn = await amqpConnect(amqpUrl());
   const ch = await conn.createConfirmChannel();
-  for (let i = 0; i < garbage; i++) ch.publish(exchange, `choria.lifecycle.event.startup.${component}`, Buffer.from('not json at all'), { mandatory: true });
+  const raw = (key: string, body: Buffer | string) => ch.publish(exchange, key, Buffer.isBuffer(body) ? body : Buffer.from(body), { mandatory: true });
+  // Errors as Choria's tally has them: garbage and the legacy spelling (NewFromJSON knows only
+  // io.choria.lifecycle*) on a lifecycle subject, a plain transition document (not a CloudEvent).
+  raw(`choria.lifecycle.event.startup.${component}`, 'not json at all');
+  raw(`choria.lifecycle.event.startup.${component}`, 'not json either');
+  raw(`choria.lifecycle.event.startup.${component}`, JSON.stringify({ protocol: 'choria:lifecycle:startup:1', identity: 'old.example.net', component, version: '0.1', timestamp: 1 }));
+  const garbage = 3;
+  raw('choria.machine.transition', JSON.stringify({ protocol: 'io.choria.machine.v1.transition', identity: 'n', id: 'i', version: '1.0.0', timestamp: 1, machine: component, transition: 'stop', from_state: 'running', to_state: 'stopped' }));
+  raw('choria.machine.watcher.exec.state', execState(component, 'success', 250_000_000));
+  raw('choria.machine.watcher.exec.state', execState(component, 'error', 750_000_000));
+  raw('choria.machine.watcher.exec.state', execState(component, 'skipped', 0));
   await ch.waitForConfirms();
   await conn.close();
 
-  const m = await scrapeUntil(port, 'the fleet tallied', (s) => metricValue(s, 'lifecycle_tally_good_events', { component }) === f.total
-    && metricValue(s, 'lifecycle_tally_process_errors', { component: '' }) === garbage, tally.stderr);
-  assertFleet(m, component, f, garbage);
-  assert.equal(metricValue(m, 'lifecycle_tally_good_events', { component: probe }), 1, 'the probe is counted once, under its own component');
+  const exec = { machine: component, version: '1.0.0', watcher: 'check', ...A };
+  const m = await scrapeUntil(port, 'the fleet tallied', (s) => metricValue(s, 'choria_tally_good_events', { component, ...A }) === f.total + governors
+    && metricValue(s, 'choria_tally_process_errors', { component, ...A }) === garbage
+    && metricValue(s, 'choria_tally_process_errors', { component: 'transition', ...A }) === 1
+    && metricValue(s, 'choria_tally_exec_watcher_failures', exec) === 1, tally.stderr);
+  assertFleet(m, component, f, garbage, governors);
+  for (const event of ['enter', 'exit', 'timeouts']) {
+    assert.equal(metricValue(m, 'choria_tally_governor', { component, governor: 'PUPPET', event, ...A }), 1, `governor{${event}}`);
+  }
+  assert.equal(metricValue(m, 'choria_tally_event_types', { component, type: 'governor', ...A }), governors);
+  assert.equal(metricValue(m, 'choria_tally_good_events', { component: probe, ...A }), 1, 'the probe is counted once, under its own component');
+  assert.equal(metricValue(m, 'choria_tally_machine_transition', { machine: component, version: '1.0.0', transition: 'start', from: 'stopped', to: 'running', ...A }), 1, 'the CloudEvent transition counts');
+  assert.equal(metricValue(m, 'choria_tally_machine_transition', { machine: component, version: '1.0.0', transition: 'stop', from: 'running', to: 'stopped', ...A }), undefined, 'the plain one does not');
+  assert.equal(metricValue(m, 'choria_tally_exec_watcher_success', exec), 1);
+  assert.equal(metricValue(m, 'choria_tally_exec_watcher_runtime', exec), 2, 'skipped is not counted');
+  assert.equal(metricValue(m, 'choria_tally_process_errors', { component: 'exec_watcher', ...A }), undefined);
 
   // A binary-mode CloudEvent over AMQP (attributes as cloudEvents_* properties) is counted as
   // the CloudEvent it is, by its own type, not as unknown JSON.
-  const ce = createPublisher({ sinks: [{ name: 'ce', type: 'amqp', url: amqpUrl(), exchange, topic: `choria.lifecycle.event.other.${component}` }], logger: silentLogger });
+  const ce = createPublisher({ sinks: [{ name: 'ce', type: 'amqp', url: amqpUrl(), exchange, topic: `fleet.checks.${component}` }], logger: silentLogger });
   cleanups.push(() => ce.close());
   const type = `com.example.${component}.checked`;
   await ce.emitMany([{ source: 'example/tally', type, severity: 'warning' }, { source: 'example/tally', type, severity: 'warning', data: { n: 1 } }]);
-  await scrapeUntil(port, 'the CloudEvents counted by type', (s) => metricValue(s, 'lifecycle_tally_events', { profile: 'cloudevents', type, severity: 'warning' }) === 2, tally.stderr);
+  await scrapeUntil(port, 'the CloudEvents counted by type', (s) => metricValue(s, 'choria_tally_events', { profile: 'cloudevents', type, severity: 'warning', ...A }) === 2, tally.stderr);
 });

@@ -80,7 +80,7 @@ describe('herald view and topics flag parsing', () => {
   });
 
   it('rejects bad --format, --max, --pattern and --severity', async () => {
-    assert.match((await usageError(view(['--brokers', '127.0.0.1:9', '--topic', 't', '--format', 'xml']))).message, /--format must be one of pretty, json, raw/);
+    assert.match((await usageError(view(['--brokers', '127.0.0.1:9', '--topic', 't', '--format', 'xml']))).message, /--format must be one of pretty, json, event, raw/);
     assert.match((await usageError(view(['--brokers', '127.0.0.1:9', '--topic', 't', '--max', '0']))).message, /--max must be a whole number/);
     assert.match((await usageError(view(['--brokers', '127.0.0.1:9', '--pattern', '(']))).message, /--pattern is not a valid regular expression/);
     assert.match((await usageError(view(['--brokers', '127.0.0.1:9', '--topic', 't', '--severity', 'loud']))).message, /--severity must be one of/);

@@ -69,6 +69,18 @@ test('HERALD_KAFKA_* make one Kafka sink; the assisted profile honours its own v
   assert.equal(a.sinks[0]!.topic, 'events-stream');
 });
 
+test('an empty config file (0 bytes or only blanks) is refused, naming the file', () => {
+  for (const [name, text] of [['empty.yaml', ''], ['blank.yaml', '  \n\n']] as const) {
+    const f = file(name, text);
+    assert.throws(() => loadConfig({ file: f, env: {} }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, new RegExp(`config file .*${name.replace('.', '\\.')} is empty`));
+      assert.deepEqual(e.details.map((p) => p.message), ['is empty']);
+      return true;
+    });
+  }
+});
+
 test('a config file that is not YAML names the file', () => {
   const f = file('d.yaml', 'server: [unclosed\n');
   assert.throws(() => loadConfig({ file: f, env: {} }), /config file .*d\.yaml is not valid YAML/);

@@ -80,7 +80,7 @@ describe('connect-health options', () => {
   it('turns URL credentials into a Basic auth header and masks them', () => {
     const p = parseConnectUrl('https://admin:p%40ss@connect.example:8083/prefix/');
     assert.equal(p.base, 'https://connect.example:8083/prefix');
-    assert.equal(p.display, 'https://***@connect.example:8083/prefix');
+    assert.equal(p.display, 'https://[REDACTED]@connect.example:8083/prefix');
     assert.equal(p.authorization, `Basic ${Buffer.from('admin:p@ss').toString('base64')}`);
     assert.equal(parseConnectUrl('http://c:8083').authorization, undefined);
   });

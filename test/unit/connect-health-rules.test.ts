@@ -138,9 +138,9 @@ describe('trackStates', () => {
 
 describe('secrets in traces', () => {
   it('masks URL passwords and password-like settings', () => {
-    assert.equal(redactSecrets('cannot connect to jdbc:postgresql://app:s3cret@db:5432/x'), 'cannot connect to jdbc:postgresql://app:***@db:5432/x');
-    assert.equal(redactSecrets('bad config connection.password=hunter2, user=app'), 'bad config connection.password=***, user=app');
-    assert.equal(firstLine('java.lang.Exception: token: abc123\n\tat x'), 'java.lang.Exception: token: ***');
+    assert.equal(redactSecrets('cannot connect to jdbc:postgresql://app:s3cret@db:5432/x'), 'cannot connect to jdbc:postgresql://app:[REDACTED]@db:5432/x');
+    assert.equal(redactSecrets('bad config connection.password=hunter2, user=app'), 'bad config connection.password=[REDACTED], user=app');
+    assert.equal(firstLine('java.lang.Exception: token: abc123\n\tat x'), 'java.lang.Exception: token: [REDACTED]');
     assert.equal(firstLine(undefined), '');
   });
 });

@@ -2,13 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeraldError } from '../../src/errors.js';
 import { createEvent } from '../../src/events/event.js';
-import { ENTITY_EVENT_SOURCE, ENTITY_EVENT_TYPES } from '../../src/events/entity-states.js';
+import { ENTITY_EVENT_SOURCE, ENTITY_EVENT_TYPES, planStateChange, stateNotifications, type EntityState } from '../../src/events/entity-states.js';
+import { normalize } from '../../src/events/event.js';
 import {
-  aliecsProfile, decodeActiveRunsList, decodeNewStateNotification, encodeActiveRunsList, encodeNewStateNotification,
+  aliecsProfile, decodeActiveRunsList, decodeNewStateNotification, encodeActiveRunsList, encodeNewStateNotification, sortActiveRuns, type AliecsEnvInfo,
 } from '../../src/profiles/aliecs.js';
 import type { EncodeContext, IncomingMessage } from '../../src/profiles/types.js';
 
-// Test vectors from the AliECS facts.
+// Test vectors: bytes of proto/aliecs.proto messages (field numbers as AliceO2Group/Control
+// core/integration/kafka/protos/kafka.proto @ 9770b1f5; upstream has no byte-level vectors).
 const VECTOR = '0a340a0b326f44766965467256546910c0c4071a0750485953494353220752554e4e494e472a034954532a035450433080d095ffbc3110fbd095ffbc31';
 const EMPTY_LIST = '10fbd095ffbc31';
 const ctx: EncodeContext = { transport: 'kafka', topic: 'ignored' };
@@ -31,7 +33,7 @@ test('aliecs: the protobuf codec reproduces both test vectors exactly', () => {
   assert.equal(one.activeRuns[0]!.environmentId, '2oDvieFrVTi');
 });
 
-test('aliecs: an enter-state event encodes to the test vector on aliecs.env_state.RUNNING, keyed by environment', () => {
+test('aliecs: an enter-state event encodes to the test vector on aliecs.env_state.RUNNING, with no key and no metadata', () => {
   const event = transition(ENTITY_EVENT_TYPES.enter, {
     id: '2oDvieFrVTi', state: 'RUNNING', previous: 'CONFIGURED', enteredAt: '2023-11-14T22:13:20.000Z',
     attributes: { runNumber: 123456, runType: 'PHYSICS', detectors: ['ITS', 'TPC'], owner: 'not carried' },
@@ -39,11 +41,16 @@ test('aliecs: an enter-state event encodes to the test vector on aliecs.env_stat
   const [msg, ...rest] = aliecsProfile.encode(event, ctx);
   assert.equal(rest.length, 0);
   assert.equal(msg!.topic, 'aliecs.env_state.RUNNING');
-  assert.equal(msg!.key, '2oDvieFrVTi');
+  // AliceO2Group/Control core/integration/kafka/plugin.go @ 9770b1f5, produceMessage:
+  // kafka.Message{Topic, Value} — no key, no headers.
+  assert.equal(msg!.key, undefined);
+  assert.equal(msg!.metadata, 'none');
   assert.equal(msg!.eventId, event.id);
   assert.equal(msg!.value!.toString('hex'), VECTOR);
   assert.equal(msg!.headers, undefined);
   assert.equal(msg!.contentType, undefined);
+  // profileOptions.keyed turns keys on: the environment id (lists: the state name).
+  assert.equal(aliecsProfile.encode(event, { ...ctx, options: { keyed: true } })[0]!.key, '2oDvieFrVTi');
 });
 
 test('aliecs: leave carries the old state; run number only while RUNNING; other spellings accepted', () => {
@@ -57,13 +64,25 @@ test('aliecs: leave carries the old state; run number only while RUNNING; other 
   assert.deepEqual(n.envInfo, { environmentId: 'env1', runNumber: 42, runType: 'TECHNICAL', state: 'RUNNING', detectors: ['ITS', 'TPC'], enterStateTimestamp: Date.parse('2023-11-14T22:00:00.000Z') });
   assert.equal(n.timestamp, 1700000000123);
 
-  const configured = transition(ENTITY_EVENT_TYPES.enter, { id: 'env1', state: 'configured', enteredAt: '2023-11-14T22:13:20.123Z', attributes: { runNumber: 42 } });
+  // plugin.go newEnvStateObject @ 9770b1f5: runNumber AND runType only `if state == "RUNNING"
+  // || strings.Contains(trigger, "START_ACTIVITY")`.
+  const configured = transition(ENTITY_EVENT_TYPES.enter, { id: 'env1', state: 'configured', enteredAt: '2023-11-14T22:13:20.123Z', attributes: { runNumber: 42, runType: 'PHYSICS' } });
   const [msg] = aliecsProfile.encode(configured, ctx);
   assert.equal(msg!.topic, 'aliecs.env_state.CONFIGURED');
-  assert.equal(decodeNewStateNotification(msg!.value!).envInfo.runNumber, undefined);
+  const env = decodeNewStateNotification(msg!.value!).envInfo;
+  assert.equal(env.runNumber, undefined);
+  assert.equal(env.runType, undefined);
+  // In RUNNING the run type is set when present, even empty (`runType, ok := varStack["run_type"]`).
+  const empty = transition(ENTITY_EVENT_TYPES.enter, { id: 'env1', state: 'RUNNING', enteredAt: '2023-11-14T22:13:20.123Z', attributes: { runNumber: 42, runType: '' } });
+  assert.equal(decodeNewStateNotification(aliecsProfile.encode(empty, ctx)[0]!.value!).envInfo.runType, '');
 });
 
-test('aliecs: a DESTROY request and unknown states are published as UNKNOWN', () => {
+test('aliecs: DONE is a state of its own; a DESTROY request and unknown states are published as UNKNOWN', () => {
+  // core/environment/environment.go @ 9770b1f5: {Name: "EXIT", ..., Dst: "DONE"}; the plugin
+  // publishes the state the trigger names (enter_DONE → aliecs.env_state.DONE).
+  const [done] = aliecsProfile.encode(transition(ENTITY_EVENT_TYPES.enter, { id: 'e', state: 'done', enteredAt: '2023-11-14T22:13:20.123Z', attributes: {} }), ctx);
+  assert.equal(done!.topic, 'aliecs.env_state.DONE');
+  assert.equal(decodeNewStateNotification(done!.value!).envInfo.state, 'DONE');
   for (const state of ['DESTROY', 'whatever']) {
     const [msg] = aliecsProfile.encode(transition(ENTITY_EVENT_TYPES.enter, { id: 'e', state, enteredAt: '2023-11-14T22:13:20.123Z', attributes: {} }), ctx);
     assert.equal(msg!.topic, 'aliecs.env_state.UNKNOWN');
@@ -76,30 +95,95 @@ test('aliecs: kafka_enabled=false opts an environment out, also from the active 
     assert.deepEqual(aliecsProfile.encode(transition(ENTITY_EVENT_TYPES.enter, { id: 'e', state: 'RUNNING', enteredAt: '2023-11-14T22:13:20.123Z', attributes: { kafka_enabled: off } }), ctx), []);
   }
   assert.equal(aliecsProfile.encode(transition(ENTITY_EVENT_TYPES.enter, { id: 'e', state: 'RUNNING', enteredAt: '2023-11-14T22:13:20.123Z', attributes: { kafka_enabled: 'true' } }), ctx).length, 1);
+  // profileOptions.requireKafkaEnabled: opt-in as AliECS's docs/kafka.md ("Make sure that there
+  // is a `true` value set ... kafka_enabled"): only kafka_enabled true is published.
+  const optIn = { ...ctx, options: { requireKafkaEnabled: true } };
+  assert.deepEqual(aliecsProfile.encode(transition(ENTITY_EVENT_TYPES.enter, { id: 'e', state: 'RUNNING', enteredAt: '2023-11-14T22:13:20.123Z', attributes: {} }), optIn), []);
+  for (const on of [true, 'true', 'yes']) {
+    assert.equal(aliecsProfile.encode(transition(ENTITY_EVENT_TYPES.enter, { id: 'e', state: 'RUNNING', enteredAt: '2023-11-14T22:13:20.123Z', attributes: { kafka_enabled: on } }), optIn).length, 1);
+  }
 });
 
-test('aliecs: the list event becomes an ActiveRunsList on aliecs.env_list.RUNNING, sorted by id', () => {
+test('aliecs: ActiveRunsList order is SortRunningEnvList (upstream TestSortActiveRuns vector), detectors sorted', () => {
+  // AliceO2Group/Control core/integration/kafka/plugin_test.go @ 9770b1f5, TestSortActiveRuns:
+  // ids 1 [first], 2 [second], 3 [ITS first], 4 [first second third] → 3, 4, 1, 2.
+  const env = (environmentId: string, detectors: string[]): AliecsEnvInfo => ({ environmentId, state: 'RUNNING', detectors, enterStateTimestamp: 0 });
+  const input = [env('1', ['first']), env('2', ['second']), env('3', ['ITS', 'first']), env('4', ['first', 'second', 'third'])];
+  assert.deepEqual(sortActiveRuns(input).map((e) => e.environmentId), ['3', '4', '1', '2']);
+  // ...whatever order the runs come in (upstream sorts Go map values, whose order is random).
+  assert.deepEqual(sortActiveRuns([...input].reverse()).map((e) => e.environmentId), ['3', '4', '1', '2']);
+  assert.deepEqual(sortActiveRuns([]), []);
+  // SortDetectorsOfRunningEnvs: slices.Sort on each run's detectors (byte order: upper case first).
+  assert.deepEqual(sortActiveRuns([env('x', ['TPC', 'ITS', 'FT0', 'its'])])[0]!.detectors, ['FT0', 'ITS', 'TPC', 'its']);
+  // A single ITS detector is not enough: the ITS rule needs two or more detectors (`>= 2`).
+  assert.deepEqual(sortActiveRuns([env('a', ['ITS']), env('b', ['TPC', 'MCH'])]).map((e) => e.environmentId), ['b', 'a']);
+  // An ITS run comes before a run with more detectors but no ITS.
+  assert.deepEqual(sortActiveRuns([env('a', ['TPC', 'MCH', 'MID']), env('b', ['TPC', 'ITS'])]).map((e) => e.environmentId), ['b', 'a']);
+  assert.deepEqual(input[2]!.detectors, ['ITS', 'first'], 'the input is not changed');
+});
+
+test('aliecs: the list event becomes an ActiveRunsList on aliecs.env_list.RUNNING, in AliECS order, without a key', () => {
   const list = createEvent({
     source: ENTITY_EVENT_SOURCE, type: ENTITY_EVENT_TYPES.list, time: '2023-11-14T22:13:20.123Z', entity: { kind: 'environment', id: '*' },
     data: {
       kind: 'environment', state: 'RUNNING',
       entities: [
-        { id: 'zeta', state: 'RUNNING', enteredAt: '2023-11-14T22:00:00.000Z', attributes: { runNumber: 2 } },
-        { id: 'hidden', state: 'RUNNING', enteredAt: '2023-11-14T22:00:00.000Z', attributes: { kafka_enabled: false } },
         { id: 'alpha', state: 'RUNNING', enteredAt: '2023-11-14T21:00:00.000Z', attributes: { runNumber: 1, detectors: ['TPC'] } },
+        { id: 'hidden', state: 'RUNNING', enteredAt: '2023-11-14T22:00:00.000Z', attributes: { kafka_enabled: false } },
+        { id: 'zeta', state: 'RUNNING', enteredAt: '2023-11-14T22:00:00.000Z', attributes: { runNumber: 2, detectors: ['TPC', 'ITS'] } },
       ],
+      cause: { id: 'zeta', state: 'RUNNING', changed: true, attributes: { runNumber: 2, detectors: ['TPC', 'ITS'] } },
     },
   });
   const [msg] = aliecsProfile.encode(list, ctx);
   assert.equal(msg!.topic, 'aliecs.env_list.RUNNING');
-  assert.equal(msg!.key, 'RUNNING');
+  assert.equal(msg!.key, undefined);
+  assert.equal(msg!.metadata, 'none');
+  assert.equal(aliecsProfile.encode(list, { ...ctx, options: { keyed: true } })[0]!.key, 'RUNNING');
   const decoded = decodeActiveRunsList(msg!.value!);
-  assert.deepEqual(decoded.activeRuns.map((r) => [r.environmentId, r.runNumber]), [['alpha', 1], ['zeta', 2]]);
+  assert.deepEqual(decoded.activeRuns.map((r) => [r.environmentId, r.runNumber, r.detectors]), [['zeta', 2, ['ITS', 'TPC']], ['alpha', 1, ['TPC']]]);
   assert.equal(decoded.timestamp, 1700000000123);
   // A list of another state than the watched one is not AliECS's.
   const other = createEvent({ source: 's', type: ENTITY_EVENT_TYPES.list, data: { kind: 'environment', state: 'ERROR', entities: [] } });
   assert.deepEqual(aliecsProfile.encode(other, ctx), []);
   assert.equal(aliecsProfile.encode(other, { ...ctx, options: { watchedState: 'error' } })[0]!.topic, 'aliecs.env_list.ERROR');
+});
+
+test('aliecs: the list goes out after every enter AliECS would send (any state), and only then', () => {
+  // plugin.go createNewStateCallback @ 9770b1f5: after the NewStateNotification of any entered
+  // state, `p.produceMessage(arlData, p.ActiveRunsListTopic(), ...)`; the leave callback sends none.
+  const listAfter = (cause: Record<string, unknown>) => createEvent({
+    source: ENTITY_EVENT_SOURCE, type: ENTITY_EVENT_TYPES.list, time: '2023-11-14T22:13:20.123Z', entity: { kind: 'environment', id: '*' },
+    data: { kind: 'environment', state: 'RUNNING', entities: [], cause },
+  });
+  for (const state of ['CONFIGURED', 'ERROR', 'RUNNING', 'UNKNOWN', 'DONE']) {
+    assert.equal(aliecsProfile.encode(listAfter({ id: 'e', state, changed: true, attributes: {} }), ctx).length, 1, `a list after entering ${state}`);
+  }
+  // No enter notification goes out for an attribute update or an opted-out environment: no list either.
+  assert.deepEqual(aliecsProfile.encode(listAfter({ id: 'e', state: 'RUNNING', changed: false, attributes: {} }), ctx), []);
+  assert.deepEqual(aliecsProfile.encode(listAfter({ id: 'e', state: 'CONFIGURED', changed: true, attributes: { kafka_enabled: false } }), ctx), []);
+  assert.deepEqual(aliecsProfile.encode(listAfter({ id: 'e', state: 'CONFIGURED', changed: true, attributes: {} }), { ...ctx, options: { requireKafkaEnabled: true } }), []);
+});
+
+test('aliecs: the registry\'s notifications map to exactly the topics AliECS sends, lists with the same timestamp', () => {
+  const topics = (previous: EntityState | null, state: string, attributes: Record<string, unknown>, at: string) => {
+    const plan = planStateChange(previous, { kind: 'environment', id: 'env1', state, attributes }, new Date(at));
+    const members = plan.current.state === 'RUNNING' ? [plan.current] : [];
+    const events = stateNotifications(plan, [{ state: 'RUNNING', members }]).map((n) => normalize(n));
+    const msgs = events.flatMap((e) => aliecsProfile.encode(e, ctx));
+    return { plan, msgs, stamps: msgs.map((m) => (m.topic.startsWith('aliecs.env_list') ? decodeActiveRunsList(m.value!).timestamp : decodeNewStateNotification(m.value!).timestamp)) };
+  };
+  const a = topics(null, 'CONFIGURED', { detectors: ['TPC'] }, '2023-11-14T22:00:00.000Z');
+  assert.deepEqual(a.msgs.map((m) => m.topic), ['aliecs.env_state.CONFIGURED', 'aliecs.env_list.RUNNING']);
+  const b = topics(a.plan.current, 'RUNNING', { runNumber: 5, detectors: ['TPC'] }, '2023-11-14T22:01:00.000Z');
+  assert.deepEqual(b.msgs.map((m) => m.topic), ['aliecs.env_leave_state.CONFIGURED', 'aliecs.env_state.RUNNING', 'aliecs.env_list.RUNNING']);
+  assert.equal(b.stamps[1], b.stamps[2], 'the list carries the enter notification\'s timestamp');
+  // Attributes change while RUNNING: AliECS has no such notification, so nothing goes out.
+  const c = topics(b.plan.current, 'RUNNING', { runNumber: 5, detectors: ['TPC', 'ITS'] }, '2023-11-14T22:02:00.000Z');
+  assert.deepEqual(c.msgs, []);
+  const d = topics(b.plan.current, 'ERROR', { runNumber: 5, detectors: ['TPC'] }, '2023-11-14T22:03:00.000Z');
+  assert.deepEqual(d.msgs.map((m) => m.topic), ['aliecs.env_leave_state.RUNNING', 'aliecs.env_state.ERROR', 'aliecs.env_list.RUNNING']);
+  assert.deepEqual(decodeActiveRunsList(d.msgs[2]!.value!).activeRuns, []);
 });
 
 test('aliecs: other kinds, other types and attribute-only updates from the registry are not carried', () => {
@@ -118,6 +202,9 @@ test('aliecs: onStart publishes an empty ActiveRunsList stamped now', () => {
   const [msg, ...rest] = aliecsProfile.onStart!(ctx);
   assert.equal(rest.length, 0);
   assert.equal(msg!.topic, 'aliecs.env_list.RUNNING');
+  // plugin.go Init @ 9770b1f5: produceMessage(arlData, ActiveRunsListTopic(), "", "Init") — no key.
+  assert.equal(msg!.key, undefined);
+  assert.equal(msg!.metadata, 'none');
   const list = decodeActiveRunsList(msg!.value!);
   assert.deepEqual(list.activeRuns, []);
   assert.ok(list.timestamp >= before && list.timestamp <= Date.now());

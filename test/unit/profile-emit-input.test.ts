@@ -42,7 +42,8 @@ test('emit-input: choria flags build a complete canonical event', () => {
   assert.equal(event.subject, 'n1');
   const [msg] = choriaProfile.encode(event, { transport: 'nats', topic: 't', options: { format: 'plain' } });
   assert.equal(msg!.topic, 'choria.lifecycle.event.governor.server');
-  assert.equal(msg!.value!.toString(), '{"protocol":"io.choria.lifecycle.v1.governor","id":"e1","identity":"n1","governor":"G","sequence":4,"event_type":"exit","timestamp":1714557600,"component":"server"}');
+  // go-choria lifecycle/basic.go + governor.go @ 58e80bab: the Go struct's field order.
+  assert.equal(msg!.value!.toString(), '{"protocol":"io.choria.lifecycle.v1.governor","id":"e1","identity":"n1","component":"server","timestamp":1714557600,"governor":"G","sequence":4,"event_type":"exit"}');
   const t = createEvent(eventInputFromFlags('choria', { type: 'transition', identity: 'n1', machine: 'm', version: '1', transition: 'go', 'from-state': 'a', 'to-state': 'b' })!);
   assert.equal(t.source, 'io.choria.machine');
 });
@@ -76,7 +77,7 @@ test('emit-input: assisted takes the event name; cloudevents and aliecs use the 
 });
 
 test('emit-input: every profile-specific flag is listed for the CLI', () => {
-  assert.deepEqual([...PROFILE_EMIT_FLAGS.choria!].sort(), ['component', 'event-type', 'from-state', 'governor', 'identity', 'machine', 'new-version', 'sequence', 'to-state', 'transition', 'version']);
+  assert.deepEqual([...PROFILE_EMIT_FLAGS.choria!].sort(), ['component', 'event-type', 'from-state', 'governor', 'identity', 'instance-id', 'machine', 'new-version', 'sequence', 'to-state', 'transition', 'version']);
   assert.deepEqual(PROFILE_EMIT_FLAGS.cloudstack, []);
   assert.deepEqual(PROFILE_EMIT_FLAGS.assisted, ['message']);
 });

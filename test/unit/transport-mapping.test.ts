@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode, NatsError } from 'nats';
 import { classifyNatsError } from '../../src/transports/nats/errors.js';
 import { defaultStreamSubjects, fromNatsHeaders, natsHeaderPairs, natsMessageIds, toNatsHeaders } from '../../src/transports/nats/mapping.js';
-import { amqpPublishOptions, fromAmqpProperties, headerValueToString } from '../../src/transports/amqp/mapping.js';
+import { amqpPublishOptions, basicPublishFrame, fromAmqpProperties, headerValueToString } from '../../src/transports/amqp/mapping.js';
 import { fromKafkaHeaders, toKafkaRecord } from '../../src/transports/kafka/mapping.js';
 import { validateSinks } from '../../src/config/sinks.js';
 import { HeraldError } from '../../src/errors.js';
@@ -116,4 +116,34 @@ test('sources check their options before connecting', async () => {
   assert.throws(() => createNatsSource({ url: 'nats://h', subjects: ['a'], durable: 'bad.name' }), /durable: "bad\.name" is not a valid/);
   assert.throws(() => createAmqpSource({ url: 'amqp://h', binding: [] }), /binding: at least one/);
   assert.throws(() => createAmqpSource({ url: 'kafka://h' }), /url: scheme kafka: is not supported/);
+});
+
+test('metadata none: each transport adds nothing of its own (upstreams that publish bare messages)', () => {
+  const bare = m('ev', { topic: 'cloudstack', key: 'k', value: Buffer.from('{}'), contentType: 'text/plain', priority: 0, metadata: 'none' });
+  // Kafka: apache/cloudstack KafkaEventBus.java @ f1c25606 (ProducerRecord(topic, key, value)),
+  // openshift/assisted-service pkg/kafka/json_writer.go @ 063b2579 (kafka.Message{Key, Value}) and
+  // AliceO2Group/Control core/integration/kafka/plugin.go @ 9770b1f5 (kafka.Message{Topic, Value}):
+  // no record headers.
+  const record = toKafkaRecord(bare);
+  assert.equal((record.headers as Map<Buffer, Buffer>).size, 0);
+  assert.equal(record.key!.toString(), 'k');
+  // An empty key stays a zero-length key (assisted-service writes []byte("")), not a null one.
+  assert.deepEqual(toKafkaRecord(m('e', { key: '', metadata: 'none' })).key, Buffer.alloc(0));
+  assert.equal(toKafkaRecord(m('e', { metadata: 'none' })).key, undefined);
+  // Herald's own default still writes the content-type header.
+  assert.equal((toKafkaRecord({ ...bare, metadata: undefined }).headers as Map<Buffer, Buffer>).size, 1);
+  // AMQP: RabbitMQEventBus.java @ f64aeb5e publishes MessageProperties.PERSISTENT_TEXT_PLAIN
+  // (rabbitmq-java-client MessageProperties.java @ ce8cc54f: "text/plain", deliveryMode 2,
+  // priority 0, nothing else). mandatory is a publish flag, not a message property.
+  const opts = amqpPublishOptions(bare, 1_700_000_000_999);
+  assert.deepEqual(opts, { persistent: true, mandatory: true, contentType: 'text/plain', priority: 0 });
+  const frame = basicPublishFrame('x', 'a.b', opts);
+  assert.deepEqual(Object.fromEntries(Object.entries(frame).filter(([, v]) => v !== undefined)),
+    { exchange: 'x', routingKey: 'a.b', mandatory: true, immediate: false, contentType: 'text/plain', deliveryMode: 2, priority: 0 });
+  // A message's own headers still go out (the profile asked for them).
+  assert.deepEqual(amqpPublishOptions({ ...bare, headers: { h: '1' } }).headers, { h: '1' });
+  // NATS: no content-type header; JetStream keeps Nats-Msg-Id (its de-duplication needs it),
+  // core NATS gets no headers at all.
+  assert.deepEqual(natsHeaderPairs(bare, 'ev'), [['Nats-Msg-Id', 'ev']]);
+  assert.equal(toNatsHeaders(natsHeaderPairs(bare)), undefined);
 });

@@ -21,16 +21,16 @@ const buildNatsOptions = (o: Omit<Parameters<typeof resolveNatsSettings>[0], 'na
 };
 
 test('redactUrl hides passwords and bare tokens, keeps user names, hosts and paths', () => {
-  assert.equal(redactUrl('amqp://guest:guest@127.0.0.1:5672/vhost'), 'amqp://guest:***@127.0.0.1:5672/vhost');
-  assert.equal(redactUrl('nats://s3cr3ttoken@nats.example:4222'), 'nats://***@nats.example:4222');
-  assert.equal(redactUrl('amqps://u:p%40ss@h'), 'amqps://u:***@h');
-  assert.equal(redactUrl('nats://a:1,nats://bob:pw@b:2'), 'nats://a:1,nats://bob:***@b:2');
+  assert.equal(redactUrl('amqp://guest:guest@127.0.0.1:5672/vhost'), 'amqp://guest:[REDACTED]@127.0.0.1:5672/vhost');
+  assert.equal(redactUrl('nats://s3cr3ttoken@nats.example:4222'), 'nats://[REDACTED]@nats.example:4222');
+  assert.equal(redactUrl('amqps://u:p%40ss@h'), 'amqps://u:[REDACTED]@h');
+  assert.equal(redactUrl('nats://a:1,nats://bob:pw@b:2'), 'nats://a:1,nats://bob:[REDACTED]@b:2');
   assert.equal(redactUrl('nats://127.0.0.1:4222'), 'nats://127.0.0.1:4222');
-  assert.equal(redactUrl('connect ECONNREFUSED for amqp://x:topsecret@h:1 (retrying)'), 'connect ECONNREFUSED for amqp://x:***@h:1 (retrying)');
+  assert.equal(redactUrl('connect ECONNREFUSED for amqp://x:topsecret@h:1 (retrying)'), 'connect ECONNREFUSED for amqp://x:[REDACTED]@h:1 (retrying)');
 });
 
 test('redactText also removes listed secrets, ignoring very short ones', () => {
-  assert.equal(redactText('auth failed for token abcdef123', ['abcdef123']), 'auth failed for token ***');
+  assert.equal(redactText('auth failed for token abcdef123', ['abcdef123']), 'auth failed for token [REDACTED]');
   assert.equal(redactText('a b c', ['a']), 'a b c');
   assert.equal(redactText('x', [undefined]), 'x');
 });
@@ -55,7 +55,7 @@ test('parseNatsUrl: bad URLs are ConfigErrors naming the key, without the passwo
 });
 
 test('parseAmqpUrl accepts amqp and amqps, refuses other schemes naming the key', () => {
-  assert.deepEqual(parseAmqpUrl('amqps://u:p@h:5671/v'), { tls: true, host: 'h:5671', display: 'amqps://u:***@h:5671/v' });
+  assert.deepEqual(parseAmqpUrl('amqps://u:p@h:5671/v'), { tls: true, host: 'h:5671', display: 'amqps://u:[REDACTED]@h:5671/v' });
   assert.equal(parseAmqpUrl('amqp://h').tls, false);
   assert.throws(() => parseAmqpUrl('nats://h', '--amqp'), /--amqp: scheme nats: is not supported/);
   assert.throws(() => parseAmqpUrl('not a url', '--amqp'), (err: unknown) => err instanceof ConfigError && /--amqp/.test(err.message));
@@ -73,7 +73,7 @@ test('NATS auth precedence: config keys, then the URL, then NATS_* variables', (
   assert.equal(userEnv.options.user, 'eu');
   assert.deepEqual(userEnv.secrets, ['ep']);
   const built = buildNatsOptions({ url: 'nats://u:pw@h', env: {} });
-  assert.equal(built.display, 'nats://u:***@h');
+  assert.equal(built.display, 'nats://u:[REDACTED]@h');
   assert.deepEqual(built.options.servers, ['h:4222']);
   assert.equal(built.options.maxReconnectAttempts, -1);
   assert.deepEqual(natsAuthFromEnv({ NATS_CA: '/ca.pem' }), { tls: { ca: '/ca.pem' } });
@@ -94,6 +94,6 @@ test('missing creds or TLS files are ConfigErrors naming the key', () => {
 test('buildAmqpOptions names the connection and keeps the password only as a secret', () => {
   const b = buildAmqpOptions({ url: 'amqp://guest:pa55word@h:5672', connectionName: 'herald-sink-x' });
   assert.deepEqual(b.socket.clientProperties, { connection_name: 'herald-sink-x' });
-  assert.equal(b.display, 'amqp://guest:***@h:5672');
+  assert.equal(b.display, 'amqp://guest:[REDACTED]@h:5672');
   assert.deepEqual(b.secrets, ['pa55word']);
 });

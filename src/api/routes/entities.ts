@@ -20,7 +20,9 @@ export const entitiesRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = as
     const change = await ctx.ingest.state({ kind, id, state: request.body.state, ...(attributes !== undefined && { attributes }) });
     ctx.metrics.stateChanges.inc();
     if (change.events.length > 0) {
-      ctx.logger.info({ kind, id, previous: change.previous?.state ?? null, state: change.current.state, events: change.events.length }, `${kind} ${id} is now ${change.current.state}`);
+      // The record's kind and id, not the path's: they are redacted.
+      const { kind: k, id: i } = change.current;
+      ctx.logger.info({ kind: k, id: i, previous: change.previous?.state ?? null, state: change.current.state, events: change.events.length }, `${k} ${i} is now ${change.current.state}`);
     }
     return { previous: change.previous, current: change.current, events: change.events.map((e) => e.id) };
   });

@@ -1,9 +1,13 @@
-/** /v2/events: ingest (one or a batch, atomic), list with filters and counts, get by id. */
+/**
+ * /v2/events: ingest (one or a batch, atomic), list with filters and counts, get by id; and,
+ * beside it, the Assisted Installer's list at its own base path (routes/assisted.ts).
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { HeraldError } from '../../errors.js';
 import type { ApiContext } from '../context.js';
 import { toEventQuery } from '../query.js';
+import { assistedRoutes } from './assisted.js';
 import { Accepted, errors, Event, EventsBody, EventsQuery } from '../schemas.js';
 
 /** Every this many accepted events, one info line (a milestone), instead of a line per request. */
@@ -11,6 +15,8 @@ const MILESTONE = 10_000;
 
 export const eventsRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
   let acceptedSinceStart = 0;
+  // Its own plugin: the upstream-compatible list answers errors in the service's shapes.
+  await app.register(assistedRoutes, { ctx });
 
   app.post('/v2/events', {
     config: { access: 'write' },

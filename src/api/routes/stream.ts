@@ -1,10 +1,15 @@
 /**
  * GET /v2/events/stream: server-sent events, live, with the list's filters. Each message is
  * one event as JSON with the event id as the SSE id, so a reconnecting EventSource resumes
- * after the last event it saw (Last-Event-ID). Without one, the stream starts at "now".
+ * after the last event it saw (Last-Event-ID). Without one, the stream starts at "now"; with
+ * one the store no longer holds, it says so (`event: gap`) and starts at now. Writes wait for
+ * the client (back-pressure, see shared/sse.ts): a client that reads nothing for
+ * server.streamStallMs is cut off and resumes with its Last-Event-ID.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { HeraldEvent } from '../../events/index.js';
+import { SseStalled, sseWriter } from '../../shared/sse.js';
 import type { ApiContext } from '../context.js';
 import { toEventQuery } from '../query.js';
 import { errors, StreamQuery } from '../schemas.js';
@@ -13,9 +18,56 @@ const BATCH = 500;
 /** Poll interval for events written by other processes or replicas. */
 const POLL_MS = 1000;
 const KEEPALIVE_MS = 15_000;
+const PAGE_REUSE_MS = 100;
+
+/**
+ * The SSE frames of recently stored events, shared by every stream of this process: a hundred
+ * clients on one feed serialize each event once, not a hundred times. Bounded; keyed by seq.
+ */
+class FrameCache {
+  readonly #frames = new Map<number, string>();
+  constructor(readonly max = 4096) {}
+  of(seq: number, event: HeraldEvent): string {
+    let f = this.#frames.get(seq);
+    if (f === undefined) {
+      // An id with a line break would break SSE framing; such events go without an SSE id.
+      const idLine = /[\r\n]/.test(event.id) ? '' : `id: ${event.id}\n`;
+      f = `${idLine}data: ${JSON.stringify(event)}\n\n`;
+      if (this.#frames.size >= this.max) this.#frames.delete(this.#frames.keys().next().value!);
+      this.#frames.set(seq, f);
+    }
+    return f;
+  }
+}
+
+type TailPage = Awaited<ReturnType<ApiContext['store']['tail']>>;
+
+/**
+ * Pages of the store's tail shared by streams with the same filters at the same position: a
+ * hundred live clients woken by one write read and parse the new events once. A page is reused
+ * only while nothing was stored since (the notifier's generation) and for PAGE_REUSE_MS at most,
+ * so writes of other processes, found by polling, are not hidden for longer than that.
+ */
+class TailPages {
+  readonly #pages = new Map<string, { generation: number; at: number; page: Promise<TailPage> }>();
+  constructor(readonly max = 256) {}
+  read(key: string, generation: number, load: () => Promise<TailPage>): Promise<TailPage> {
+    const now = Date.now();
+    const hit = this.#pages.get(key);
+    if (hit !== undefined && hit.generation === generation && now - hit.at <= PAGE_REUSE_MS) return hit.page;
+    const page = load();
+    page.catch(() => this.#pages.delete(key));
+    this.#pages.delete(key);
+    if (this.#pages.size >= this.max) this.#pages.delete(this.#pages.keys().next().value!);
+    this.#pages.set(key, { generation, at: now, page });
+    return page;
+  }
+}
 
 export const streamRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
   const open = new Set<ServerResponse>();
+  const frames = new FrameCache();
+  const pages = new TailPages();
   let closing = false;
   app.addHook('preClose', async () => {
     // Hijacked responses would keep server.close() waiting forever: end them first.
@@ -36,47 +88,72 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asyn
   }, async (request, reply) => {
     const { last_event_id: lastIdParam, ...filters } = request.query;
     const { limit: _l, offset: _o, order: _d, ...q } = toEventQuery(filters);
+    const filterKey = JSON.stringify(q);
     const header = request.headers['last-event-id'];
     const lastId = (Array.isArray(header) ? header[0] : header) ?? lastIdParam;
-    let seq = (lastId !== undefined ? await ctx.store.seqOf(lastId) : undefined) ?? (await ctx.store.lastSeq());
+    const resumeSeq = lastId !== undefined ? await ctx.store.seqOf(lastId) : undefined;
+    let seq = resumeSeq ?? (await ctx.store.lastSeq());
 
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.write(lastId !== undefined ? `: resuming after ${JSON.stringify(lastId)}\n\n` : ': live from now\n\n');
+    const out = sseWriter(res, ctx.config.server.streamStallMs);
     open.add(res);
-    let connected = true;
-    request.raw.on('close', () => {
-      connected = false;
-      ctx.notifier.notify();
-    });
+    request.raw.on('close', () => ctx.notifier.notify());
     let lastWrite = Date.now();
+    let lastSent = lastId;
     try {
-      while (connected && !closing) {
+      if (lastId === undefined) {
+        await out.send(': live from now\n\n');
+      } else if (resumeSeq !== undefined) {
+        await out.send(`: resuming after ${JSON.stringify(lastId)}\n\n`);
+      } else {
+        // The resume point is gone (an unknown id, or one retention removed): say so in a form
+        // a client can act on, instead of silently starting from now.
+        await out.send(`event: gap\ndata: ${JSON.stringify({ code: 'RESUME_POINT_GONE', lastEventId: lastId, message: `event ${JSON.stringify(lastId)} is not in the store (unknown id, or removed by retention); the stream continues from now: fetch what you missed with GET /v2/events?since=<time of the last event you have>` })}\n\n`);
+      }
+      while (out.open && !closing) {
         let batch: Awaited<ReturnType<typeof ctx.store.tail>> = [];
         try {
-          batch = await ctx.store.tail(q, seq, BATCH);
+          const after = seq;
+          batch = await pages.read(`${filterKey}|${after}`, ctx.notifier.generation, () => ctx.store.tail(q, after, BATCH));
         } catch (err) {
-          res.write(`event: error\ndata: ${JSON.stringify({ error: (err as Error).message, code: 'STORE_UNAVAILABLE' })}\n\n`);
+          await out.send(`event: error\ndata: ${JSON.stringify({ error: (err as Error).message, code: (err as { code?: string }).code ?? 'STORE_UNAVAILABLE' })}\n\n`);
           lastWrite = Date.now();
         }
+        let full = false;
         for (const { seq: s, event } of batch) {
-          // An id with a line break would break SSE framing; such events go without an SSE id.
-          const idLine = /[\r\n]/.test(event.id) ? '' : `id: ${event.id}\n`;
-          res.write(`${idLine}data: ${JSON.stringify(event)}\n\n`);
+          if (!out.open || closing) break;
+          full = !out.write(frames.of(s, event));
           seq = s;
+          lastSent = event.id;
           lastWrite = Date.now();
+          if (full) break;
         }
-        if (batch.length === BATCH) continue;
+        const pageWasFull = batch.length === BATCH;
+        if (full) {
+          // A slow client: let go of the rest of the page before waiting (it is in the store and
+          // is read again once the client has caught up), so a hundred stalled clients hold
+          // nothing but their socket buffers.
+          batch = [];
+          await out.ready();
+          continue;
+        }
+        if (pageWasFull) continue;
         if (Date.now() - lastWrite >= KEEPALIVE_MS) {
-          res.write(': keep-alive\n\n');
+          await out.send(': keep-alive\n\n');
           lastWrite = Date.now();
         }
         await ctx.notifier.wait(POLL_MS);
       }
+    } catch (err) {
+      if (!(err instanceof SseStalled)) throw err;
+      // What the client has not read stays in the store; it resumes with its Last-Event-ID.
+      request.log.info({ lastEventId: lastSent, stallMs: err.stallMs }, `live stream client cut off: ${err.message}`);
+      res.destroy();
     } finally {
       open.delete(res);
-      if (!res.writableEnded) res.end();
+      if (!res.writableEnded && !res.destroyed) res.end();
     }
   });
 };

@@ -23,13 +23,18 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asyn
   app.get('/readyz', {
     config: { access: 'open' },
     schema: {
-      summary: 'Readiness: the store answers (a broker outage does not make Herald unready)',
+      summary: 'Readiness: the store answers and takes writes (a broker outage does not make Herald unready)',
       tags: ['health'],
       response: { 200: Status, 503: errors(503)[503]! },
     },
   }, async () => {
     if (!(await ctx.store.ping())) {
       throw new HeraldError('STORE_UNAVAILABLE', `the event store (${ctx.store.dialect}) does not answer; check the database is running and reachable`);
+    }
+    // Answering reads is not enough: a store whose writes fail (a full disk) is not ready.
+    const problem = ctx.store.writeProblem;
+    if (problem !== undefined) {
+      throw new HeraldError('STORE_UNAVAILABLE', `the event store (${ctx.store.dialect}) answers but cannot write: ${problem.message}`);
     }
     return { status: 'ready', store: ctx.store.dialect };
   });

@@ -1,6 +1,13 @@
 /**
  * The alive ticker: emits a Choria `alive` lifecycle event every interval, each with a fresh
- * id and timestamp (a repeated id would be dropped by de-duplicating consumers).
+ * id and timestamp.
+ *
+ * A deliberate difference: a Choria server (go-choria server/lifecycle.go publishAliveEvents
+ * @ 58e80bab) makes one alive event and re-sends that same object, same id and timestamp,
+ * every 30 minutes after a random 0-29 minute delay. Herald gives each tick its own event
+ * because its pipeline treats an event id as one event: a repeated id is stored once and
+ * JetStream drops it as a duplicate within its window. Choria's tally counts both the same
+ * way (it refreshes the node's last-seen time on every alive, whatever its id).
  */
 import { ValidationError } from '../../errors.js';
 import type { CreateEventOptions } from '../../events/event.js';
@@ -11,7 +18,7 @@ export interface AliveTickerOptions extends CreateEventOptions {
   identity: string;
   component: string;
   version: string;
-  /** Milliseconds between events (Choria's default is 30 minutes). */
+  /** Milliseconds between events (Choria sends one every 30 minutes). */
   intervalMs: number;
   /** Publishes one event; a rejection is reported to onError and the ticker keeps going. */
   emit: (event: HeraldEvent) => Promise<unknown>;

@@ -3,14 +3,14 @@
  * exchange over a ConfirmChannel; a message is ok only once the broker confirmed it and did
  * not return it as unroutable. After a dropped connection the next connect/publish reconnects.
  */
-import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, Message, Options } from 'amqplib';
 import { HeraldError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { within } from '../shared/deadline.js';
 import { errorMessage } from '../shared/url.js';
 import type { OutgoingMessage, PublishOutcome, Sink, SinkBase, SinkDeps } from '../types.js';
 import { connectAmqp } from './connection.js';
-import { amqpPublishOptions } from './mapping.js';
+import { amqpPublishOptions, basicPublishFrame } from './mapping.js';
 import type { AmqpResolved, BuiltAmqpOptions } from './options.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -18,8 +18,29 @@ const EMPTY = Buffer.alloc(0);
 /** One publish waiting for its confirm; `returned` is set when the broker sent it back. */
 interface Pending {
   routingKey: string;
-  messageId: string;
+  /** The published messageId property (none for messages whose upstream sends none). */
+  messageId: string | undefined;
   returned: boolean;
+}
+
+/** The two channel methods amqplib's ConfirmChannel.publish() is made of (amqplib 2.3.1). */
+interface RawConfirmChannel {
+  sendMessage(fields: object, properties: object, content: Buffer): boolean;
+  pushConfirmCallback(cb: (err: unknown) => void): void;
+}
+
+/**
+ * Publishes like ConfirmChannel.publish(), but without the empty headers table amqplib's
+ * publish() always adds when the message has no headers: a consumer then sees no headers
+ * property, as from an upstream publishing bare messages (see basicPublishFrame).
+ */
+function confirmPublish(ch: ConfirmChannel, exchange: string, routingKey: string, content: Buffer, opts: Options.Publish, cb: (err: unknown) => void): boolean {
+  if (opts.headers !== undefined) return ch.publish(exchange, routingKey, content, opts, cb);
+  const raw = ch as unknown as RawConfirmChannel;
+  const frame = basicPublishFrame(exchange, routingKey, opts);
+  const accepted = raw.sendMessage(frame, frame, content);
+  raw.pushConfirmCallback(cb);
+  return accepted;
 }
 
 /** A live connection with its confirm channel and the publishes awaiting confirmation. */
@@ -105,7 +126,7 @@ export class AmqpSink implements Sink {
   /**
    * RabbitMQ sends basic.return before the basic.ack of the same message, and both in publish
    * order, so a return belongs to the oldest unconfirmed, not yet returned publish with the
-   * same routing key and message id.
+   * same routing key and message id (both without one for bare messages).
    */
   private onReturn(link: Link, msg: Message): void {
     const p = link.pending.find((x) => !x.returned && x.routingKey === msg.fields.routingKey && x.messageId === (msg.properties.messageId as string | undefined));
@@ -119,13 +140,14 @@ export class AmqpSink implements Sink {
     for (const m of messages) {
       if (link.lost !== undefined) break;
       if (signal?.aborted) throw new HeraldError('TIMEOUT', 'publishing to RabbitMQ was aborted');
-      const entry: Pending = { routingKey: m.topic, messageId: m.eventId, returned: false };
+      const opts = amqpPublishOptions(m);
+      const entry: Pending = { routingKey: m.topic, messageId: opts.messageId, returned: false };
       let accepted: boolean;
       let settle!: (o: PublishOutcome) => void;
       const done = new Promise<PublishOutcome>((resolve) => (settle = resolve));
       try {
         link.pending.push(entry);
-        accepted = link.ch.publish(this.exchange, m.topic, m.value ?? EMPTY, amqpPublishOptions(m), (err: unknown) => {
+        accepted = confirmPublish(link.ch, this.exchange, m.topic, m.value ?? EMPTY, opts, (err: unknown) => {
           const i = link.pending.indexOf(entry);
           if (i >= 0) link.pending.splice(i, 1);
           settle(this.outcome(m, entry, err));

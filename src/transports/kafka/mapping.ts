@@ -1,7 +1,8 @@
 /**
  * How messages map onto Kafka records, both ways: `content-type`, CloudEvents attributes as
  * `ce_<name>` headers (the CloudEvents Kafka protocol binding, binary mode) and plain headers;
- * record keys as UTF-8. Pure functions, so the mapping is tested without a broker.
+ * record keys as UTF-8 (an empty key stays a zero-length key, not a null one). Pure
+ * functions, so the mapping is tested without a broker.
  */
 import type { Message, MessageToProduce } from '@platformatic/kafka';
 import type { IncomingMessage, OutgoingMessage } from '../types.js';
@@ -35,10 +36,14 @@ const headerValues = new BufferCache(4096);
 /** CloudEvents attributes whose values repeat across records (ids, times and keys do not). */
 const REPEATING = new Set(['specversion', 'source', 'type', 'severity', 'entitykind', 'dataschema']);
 
-/** Wire form of one outgoing message: `content-type`, `ce_<name>` and plain headers, as Buffers. */
+/**
+ * Wire form of one outgoing message: `content-type`, `ce_<name>` and plain headers, as Buffers.
+ * A message whose upstream sends bare records (`metadata: 'none'`) gets no `content-type`
+ * header: Kafka has no content-type property, so the header would be Herald's addition.
+ */
 export function toKafkaRecord(msg: OutgoingMessage): MessageToProduce<Buffer, Buffer, Buffer, Buffer> {
   const headers = new Map<Buffer, Buffer>();
-  if (msg.contentType !== undefined) headers.set(headerNames.get('content-type'), headerValues.get(msg.contentType));
+  if (msg.contentType !== undefined && msg.metadata !== 'none') headers.set(headerNames.get('content-type'), headerValues.get(msg.contentType));
   const ce = msg.ceAttributes;
   if (ce !== undefined) {
     for (const k in ce) {

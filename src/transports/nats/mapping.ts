@@ -51,11 +51,14 @@ function messageSignature(m: OutgoingMessage): string {
  * The headers of one message as plain pairs: `content-type`, the message's own headers, and —
  * only if a profile produced binary-mode CloudEvents attributes despite NATS having no binary
  * mode in the released binding — each attribute as `ce-<name>` (the draft NATS binding), so no
- * attribute is lost. `msgId` is added as `Nats-Msg-Id` (JetStream only).
+ * attribute is lost. `msgId` is added as `Nats-Msg-Id` (JetStream only). A message whose
+ * upstream sends bare messages (`metadata: 'none'`) gets no `content-type` header (NATS has no
+ * content-type property); it keeps `Nats-Msg-Id`, which JetStream's de-duplication of retried
+ * publishes needs.
  */
 export function natsHeaderPairs(m: OutgoingMessage, msgId?: string): [string, string][] {
   const out: [string, string][] = [];
-  if (m.contentType !== undefined) out.push(['content-type', m.contentType]);
+  if (m.contentType !== undefined && m.metadata !== 'none') out.push(['content-type', m.contentType]);
   for (const [k, v] of Object.entries(m.ceAttributes ?? {})) out.push([`${CE_PREFIX}${k}`, v]);
   for (const [k, v] of Object.entries(m.headers ?? {})) {
     if (k === MSG_ID_HEADER) continue;

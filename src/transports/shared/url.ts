@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../errors.js';
+import { redactKnownSecrets, redactUrlCredentials } from '../../shared/redact.js';
 
 /** TLS material, as file paths (PEM). */
 export interface TlsFiles {
@@ -30,38 +31,19 @@ export interface TransportAuthConfig {
   tls?: TlsFiles;
 }
 
-const REDACTED = '***';
+/**
+ * Replaces the credentials of every URL in `text` (Herald's one URL redactor, shared/redact.ts):
+ * the password becomes `[REDACTED]`; a user without a password too, because
+ * `nats://TOKEN@host` carries a token in that place. Accepts a single URL, a comma-separated
+ * NATS server list or an error message.
+ */
+export const redactUrl = redactUrlCredentials;
 
 /**
- * Matches `scheme://user[:password]@` anywhere in a text. Credentials never contain `/`, `@`
- * or whitespace in a valid URL (they must be percent-encoded), so this is safe on free text.
+ * Redacts URL credentials, secret-looking pairs and the given secret strings (tokens,
+ * passwords a client library may echo back in decoded form) from a message.
  */
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*)(?::([^\s/@]*))?@/gi;
-
-/**
- * Replaces the credentials of every URL in `text`: the password becomes `***`; a user without
- * a password also becomes `***` because `nats://TOKEN@host` carries a token in that place.
- * Accepts a single URL, a comma-separated NATS server list or an error message.
- */
-export function redactUrl(text: string): string {
-  return text.replace(URL_CREDENTIALS, (_m, scheme: string, user: string, pass: string | undefined) => {
-    if (pass === undefined) return `${scheme}${user === '' ? '' : REDACTED}@`;
-    return `${scheme}${user}:${REDACTED}@`;
-  });
-}
-
-/**
- * Redacts URL credentials and any of the given secret strings (tokens, passwords that may be
- * echoed back by a client library in decoded form) from a message.
- */
-export function redactText(text: string, secrets: readonly (string | undefined)[] = []): string {
-  let out = redactUrl(text);
-  for (const s of secrets) {
-    // Short strings would redact ordinary words; real secrets are longer than this.
-    if (s !== undefined && s.length >= 4) out = out.split(s).join(REDACTED);
-  }
-  return out;
-}
+export const redactText = redactKnownSecrets;
 
 /** The message of any thrown value, redacted. */
 export function errorMessage(err: unknown, secrets: readonly (string | undefined)[] = []): string {
@@ -91,7 +73,12 @@ export function parseNatsUrl(raw: string, key = 'url'): ParsedNatsUrl {
   if (parts.length === 0) throw new ConfigError(`${key}: a NATS URL is required, e.g. nats://127.0.0.1:4222`, [{ path: key, message: 'required' }]);
   const out: ParsedNatsUrl = { servers: [], tls: false };
   for (const part of parts) {
-    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(part) ? part : `nats://${part}`;
+    const schemed = /^[a-z][a-z0-9+.-]*:\/\//i.test(part);
+    // A bare word is far more often a typo than a host: without a scheme, a port is required.
+    if (!schemed && !/^(\[[0-9a-f:.]+\]|[^\s/:@]+):\d+$/i.test(part)) {
+      throw new ConfigError(`${key}: ${redactUrl(part)} is not a NATS URL (expected nats://host:port, or host:port)`, [{ path: key, message: 'not a valid URL' }]);
+    }
+    const withScheme = schemed ? part : `nats://${part}`;
     let u: URL;
     try {
       u = new URL(withScheme);
@@ -103,6 +90,12 @@ export function parseNatsUrl(raw: string, key = 'url'): ParsedNatsUrl {
     }
     if (u.protocol === 'ws:' || u.protocol === 'wss:') {
       throw new ConfigError(`${key}: WebSocket URLs are not supported by the Node.js NATS client (use nats:// or tls://)`, [{ path: key, message: 'unsupported scheme' }]);
+    }
+    if (u.hostname === '') {
+      throw new ConfigError(`${key}: ${redactUrl(part)} names no host (expected nats://host:port)`, [{ path: key, message: 'names no host' }]);
+    }
+    if (u.port !== '' && (Number(u.port) < 1 || Number(u.port) > 65535)) {
+      throw new ConfigError(`${key}: port ${u.port} is out of range`, [{ path: key, message: 'port out of range' }]);
     }
     if (u.protocol === 'tls:') out.tls = true;
     const user = decodeURIComponent(u.username);

@@ -7,7 +7,8 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import { ConfigError, HeraldError } from '../../../errors.js';
-import type { DialectHandle, StoreAbilities } from '../../abilities.js';
+import type { DialectHandle, StoreAbilities, StoreFailure } from '../../abilities.js';
+import { redactUrlCredentials } from '../../../shared/redact.js';
 import type { DialectFunctions } from '../../types.js';
 import type { Database } from '../../schema.js';
 
@@ -28,6 +29,32 @@ export const functions: DialectFunctions = {
   },
 };
 
+/** Node's network errors: the server is not there (yet, or any more). */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
+/** pg's own messages for a lost or unobtainable connection (they carry no code). */
+const LOST_CONNECTION = /connection terminated|not queryable|timeout exceeded when trying to connect|connection timeout|terminating connection|Connection ended/i;
+
+/**
+ * SQLSTATE classes (PostgreSQL Appendix A): 08 connection exception, 57P01-57P05 operator
+ * intervention (shutdown, crash, cannot connect now), 53300 too many connections, 58 system
+ * error, 40 transaction rollback (serialization failure, deadlock): retry. 53100 disk_full
+ * and 53200 out of memory: full. 22 data exception and 54 program limit exceeded: the data
+ * is refused (Herald's validation should have caught it first). The rest: internal.
+ */
+export function classifyError(err: unknown): StoreFailure {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  if (code !== undefined && NETWORK_CODES.has(code)) return 'unavailable';
+  if (code !== undefined && /^[0-9A-Z]{5}$/.test(code)) {
+    if (code === '53100' || code === '53200') return 'full';
+    if (code.startsWith('08') || code.startsWith('57P') || code === '53300' || code.startsWith('58') || code.startsWith('40')) return 'unavailable';
+    if (code.startsWith('22') || code.startsWith('54')) return 'rejected';
+    return 'internal';
+  }
+  if (typeof e?.message === 'string' && LOST_CONNECTION.test(e.message)) return 'unavailable';
+  return 'internal';
+}
+
 const INT8 = 20;
 const NUMERIC = 1700;
 const types = {
@@ -41,13 +68,7 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/;
 
 /** The URL without a password, for messages. */
 export function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://(unparsable URL)';
-  }
+  return redactUrlCredentials(url);
 }
 
 /** Opens `postgres://user@host:port/db[?schema=name]`; creates the schema when missing. */
@@ -87,8 +108,15 @@ export async function openDialect(url: string, options: { schema?: string } = {}
     idleTimeoutMillis: 30_000,
     ...(quoted !== undefined && { options: `-c search_path=${quoted}` }),
   });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
+  // A client losing its connection emits 'error'; with no listener that kills the process. The
+  // pool listens only while a client is idle, so every client gets its own listener for the
+  // time it is checked out too (inside a transaction, between two statements). The failing
+  // statement reports the error to its caller; the pool discards the broken client on release
+  // and the next query connects anew once PostgreSQL is back.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { name: 'postgres', db, abilities, functions, ...(schema !== undefined && { schema }) };
+  return { name: 'postgres', db, abilities, functions, classifyError, ...(schema !== undefined && { schema }) };
 }

@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import { ConfigError, HeraldError } from '../../../errors.js';
-import type { DialectHandle, StoreAbilities } from '../../abilities.js';
+import type { DialectHandle, StoreAbilities, StoreFailure } from '../../abilities.js';
 import type { Database } from '../../schema.js';
 import { SAFETY_AUTOCHECKPOINT_BYTES, startCheckpointer, type Checkpointer } from './checkpointer.js';
 
@@ -24,6 +24,25 @@ export const abilities: StoreAbilities = {
 };
 
 /**
+ * better-sqlite3's codes (SQLite result codes, extended ones included): FULL is a full disk (or
+ * max_page_count); BUSY/LOCKED another writer holding the file past the busy timeout; IOERR,
+ * CANTOPEN, READONLY, PROTOCOL and NOLCK the file system: retry later. TOOBIG, RANGE and
+ * MISMATCH refuse the data. The rest (CONSTRAINT, ERROR, MISUSE, CORRUPT...): internal.
+ */
+export function classifyError(err: unknown): StoreFailure {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return 'internal';
+  const primary = code.replace(/^SQLITE_/, '').split('_')[0]!;
+  if (primary === 'FULL') return 'full';
+  if (['BUSY', 'LOCKED', 'IOERR', 'CANTOPEN', 'READONLY', 'PROTOCOL', 'NOLFS', 'NOMEM', 'INTERRUPT'].includes(primary)) {
+    // SQLITE_IOERR with ENOSPC underneath is a full disk too.
+    return /disk is full|no space/i.test((err as Error).message ?? '') ? 'full' : 'unavailable';
+  }
+  if (['TOOBIG', 'RANGE', 'MISMATCH'].includes(primary)) return 'rejected';
+  return 'internal';
+}
+
+/**
  * Transactions start with BEGIN IMMEDIATE: the write lock is taken at the start (waiting up to
  * the busy timeout), so two processes on one file queue instead of failing when a transaction
  * that read first tries to write (SQLITE_BUSY), and Kysely's migrator, whose lock is a no-op
@@ -31,12 +50,23 @@ export const abilities: StoreAbilities = {
  */
 class ImmediateSqliteDriver extends SqliteDriver {
   readonly #checkpointer: Checkpointer | undefined;
-  constructor(config: SqliteDialectConfig, checkpointer: Checkpointer | undefined) {
+  readonly #sqlite: BetterSqlite3.Database;
+  constructor(config: SqliteDialectConfig & { database: BetterSqlite3.Database }, checkpointer: Checkpointer | undefined) {
     super(config);
+    this.#sqlite = config.database;
     this.#checkpointer = checkpointer;
   }
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+  /**
+   * After some errors (SQLITE_FULL, SQLITE_IOERR) SQLite has already rolled the transaction
+   * back itself; a second ROLLBACK would fail with "no transaction is active" and hide the
+   * real cause from the caller.
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (!this.#sqlite.inTransaction) return;
+    await super.rollbackTransaction(connection);
   }
   override async destroy(): Promise<void> {
     await this.#checkpointer?.stop();
@@ -45,9 +75,9 @@ class ImmediateSqliteDriver extends SqliteDriver {
 }
 
 class HeraldSqliteDialect extends SqliteDialect {
-  readonly #config: SqliteDialectConfig;
+  readonly #config: SqliteDialectConfig & { database: BetterSqlite3.Database };
   readonly #checkpointer: Checkpointer | undefined;
-  constructor(config: SqliteDialectConfig, checkpointer: Checkpointer | undefined) {
+  constructor(config: SqliteDialectConfig & { database: BetterSqlite3.Database }, checkpointer: Checkpointer | undefined) {
     super(config);
     this.#config = config;
     this.#checkpointer = checkpointer;
@@ -79,5 +109,5 @@ export function openDialect(url: string): DialectHandle {
   const checkpointer = memory ? undefined : startCheckpointer(sqlite.name);
   const db = new Kysely<Database>({ dialect: new HeraldSqliteDialect({ database: sqlite }, checkpointer) });
   // No hash function (one process relays, owning a single slot) and no statistics to refresh.
-  return { name: 'sqlite', db, abilities, functions: {} };
+  return { name: 'sqlite', db, abilities, functions: {}, classifyError };
 }

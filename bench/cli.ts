@@ -1,0 +1,133 @@
+/**
+ * The command line beside kcat, in the same run on the same broker (issue 22):
+ * - `--help`: wall time of `herald --help` against `kcat -V` (target ≤ 0.15 s);
+ * - start-up: `herald emit` of one event, process start to the broker's acknowledgement (an
+ *   upper bound of "start to first byte on the wire"), against `kcat -P` of one record
+ *   (target ≤ 0.5 s);
+ * - bulk emit: N NDJSON lines from a file (`herald emit --input FILE`) against `kcat -P -l` of
+ *   the same lines (target ≥ 0.5 × kcat);
+ * - view: reading N records (`herald view --offset beginning --max N --format json`) against
+ *   `kcat -C -e` of the same topic (target ≥ 0.5 × kcat).
+ * Times are medians of a few runs for the start-up rows. Each row's ratio is kcat ÷ herald for
+ * times and herald ÷ kcat for rates: higher is better, 1 means as fast as kcat.
+ *
+ * Standalone: `npm run build && node --import tsx bench/cli.ts --brokers HOST:PORT [--count N]`.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTopic } from './reference.js';
+import { round, ROOT, type ScenarioResult } from './support.js';
+import type { BenchContext } from './scenarios.js';
+
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+
+/** Runs a command to its end: stdout and wall time (a command that exits before reading its stdin, like `kcat -V`, is fine). */
+function run(cmd: string, args: string[], options: { input?: string } = {}): Promise<{ stdout: string; seconds: number }> {
+  const t0 = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code === 0) resolve({ stdout, seconds });
+      else reject(new Error(`${cmd} ${args[0] ?? ''} exited ${code}: ${stderr.slice(-2000)}`));
+    });
+    if (child.stdin) {
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
+    }
+  });
+}
+const herald = (args: string[], input?: string) => run(process.execPath, [CLI, ...args], input !== undefined ? { input } : {});
+
+async function median(times: number, fn: () => Promise<number>): Promise<number> {
+  const all: number[] = [];
+  for (let i = 0; i < times; i++) all.push(await fn());
+  all.sort((a, b) => a - b);
+  return all[Math.floor(all.length / 2)]!;
+}
+
+function timeRow(name: string, herald: number, kcat: number, kcatWhat: string, target: string): ScenarioResult {
+  return { name, events: 1, seconds: herald, events_per_s: 1 / herald, ratio_to_reference: kcat / herald, reference: kcatWhat, note: `herald ${round(herald, 3)} s, ${kcatWhat} ${round(kcat, 3)} s; ${target}` };
+}
+
+/** The rows of the CLI benchmark; `count` records for the bulk rows. */
+export async function cliBench(ctx: BenchContext, count: number): Promise<ScenarioResult[]> {
+  const rows: ScenarioResult[] = [];
+  const reps = ctx.quick ? 3 : 5;
+
+  const helpH = await median(reps, async () => (await herald(['--help'])).seconds);
+  const helpK = await median(reps, async () => (await run('kcat', ['-V'])).seconds);
+  rows.push(timeRow('cli: herald --help', helpH, helpK, 'kcat -V', `target ≤ 0.15 s (${helpH <= 0.15 ? 'met' : 'missed'})`));
+
+  const one = await ctx.topic('cli-one');
+  await herald(['emit', '--brokers', ctx.brokers, '--topic', one, '--type', 'bench.warm']);
+  const startH = await median(reps, async () => (await herald(['emit', '--brokers', ctx.brokers, '--topic', one, '--type', 'bench.one', '--data', '{"n":1}'])).seconds);
+  const startK = await median(reps, async () => (await run('kcat', ['-P', '-b', ctx.brokers, '-t', one, '-X', 'acks=all'], { input: '{"n":1}\n' })).seconds);
+  rows.push(timeRow('cli: herald emit one event, start to acked', startH, startK, 'kcat -P one record', `first byte comes before the ack; target ≤ 0.5 s (${startH <= 0.5 ? 'met' : 'missed'})`));
+
+  // The same NDJSON lines for both: herald reads each as an event's data (--type given).
+  const pad = 'x'.repeat(Math.max(0, ctx.recordSize - 40));
+  const file = join(ctx.tmp, `cli-${count}.ndjson`);
+  writeFileSync(file, Array.from({ length: count }, (_, i) => JSON.stringify({ i, pad })).join('\n') + '\n');
+  const hTopic = await ctx.topic('cli-bulk-herald');
+  const kTopic = await ctx.topic('cli-bulk-kcat');
+  const emitH = await herald(['emit', '--brokers', ctx.brokers, '--topic', hTopic, '--type', 'bench.bulk', '--source', 'bench', '--input', file]);
+  const emitK = await run('kcat', ['-P', '-b', ctx.brokers, '-t', kTopic, '-X', 'acks=all', '-X', 'enable.idempotence=true', '-X', 'linger.ms=5', '-l', file]);
+  rows.push({
+    name: `cli: herald emit --input (${count} NDJSON lines)`, events: count, seconds: emitH.seconds, events_per_s: count / emitH.seconds,
+    ratio_to_reference: emitK.seconds / emitH.seconds, reference: 'kcat -P -l',
+    note: `kcat -P ${Math.round(count / emitK.seconds)}/s; target ≥ 0.5 × kcat (${emitK.seconds / emitH.seconds >= 0.5 ? 'met' : 'missed'})`,
+  });
+
+  // Reading: both read what herald wrote (CloudEvents, binary mode).
+  const viewH = await herald(['view', '--brokers', ctx.brokers, '--topic', hTopic, '--offset', 'beginning', '--max', String(count), '--format', 'json', '--timeout', '30s']);
+  const viewK = await run('kcat', ['-C', '-b', ctx.brokers, '-t', hTopic, '-o', 'beginning', '-e', '-q', '-c', String(count), '-f', '%t %p %o %k %h %s\n']);
+  const shown = viewH.stdout.split('\n').filter(Boolean).length;
+  const readK = viewK.stdout.split('\n').filter(Boolean).length;
+  if (shown !== count || readK !== count) throw new Error(`view read ${shown} and kcat ${readK} of ${count} records`);
+  rows.push({
+    name: `cli: herald view --format json (${count} records)`, events: count, seconds: viewH.seconds, events_per_s: count / viewH.seconds,
+    ratio_to_reference: viewK.seconds / viewH.seconds, reference: 'kcat -C -e',
+    note: `kcat -C ${Math.round(count / viewK.seconds)}/s; target ≥ 0.5 × kcat (${viewK.seconds / viewH.seconds >= 0.5 ? 'met' : 'missed'})`,
+  });
+  return rows;
+}
+
+// Standalone run against a running broker.
+if (process.argv[1]?.endsWith('cli.ts')) {
+  const argv = process.argv.slice(2);
+  const arg = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const brokers = arg('--brokers');
+  if (brokers === undefined) {
+    console.error('usage: node --import tsx bench/cli.ts --brokers HOST:PORT [--count N (100000)] [--record-size BYTES (512)]');
+    process.exit(2);
+  }
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const tmp = mkdtempSync(join(tmpdir(), 'herald-bench-cli-'));
+  let n = 0;
+  const ctx: BenchContext = {
+    brokers, tmp, recordSize: Number(arg('--record-size') ?? 512), partitions: 6, quick: true, log: (m) => console.error(m),
+    async topic(label) {
+      const name = `bench.${label}.${Date.now()}.${++n}`;
+      await createTopic(brokers, name, 6);
+      return name;
+    },
+  };
+  try {
+    for (const r of await cliBench(ctx, Number(arg('--count') ?? 100_000))) {
+      console.log(`${r.name}: ${r.seconds.toFixed(3)} s, ${Math.round(r.events_per_s)}/s, ratio ${round(r.ratio_to_reference!, 3)} (${r.reference}); ${r.note}`);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
