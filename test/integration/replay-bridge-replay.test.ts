@@ -196,7 +196,8 @@ describe('herald replay to Kafka', () => {
       const r = await runCli(['replay', '--config', config, '--db', db, '--sink', 'replay-target', '--entity', 'cluster:c1', '--timeout', '4s'], { timeoutMs: 60_000 });
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`^queued ${expected.length}/${expected.length}$`, 'm'));
-      assert.match(r.stderr, /^delivered to replay-target: pending \d+/m, 'progress while waiting');
+      assert.match(r.stderr, new RegExp(`^delivered to replay-target 0/${expected.length}$`, 'm'), 'progress while waiting (piped: plain lines)');
+      assert.match(r.stderr, /^last error: Kafka broker unavailable connecting at 127\.0\.0\.1:1/m, 'progress names the error');
       assert.match(r.stderr, new RegExp(`${expected.length} events still pending for sink replay-target after 4s`));
       assert.equal(r.stdout, '', 'no success line');
       assert.equal(await outboxRows('pending'), expected.length, 'the entries stay queued for a later relay');
