@@ -183,7 +183,9 @@ export class SinkRelay {
     this.waker.poke();
   }
 
+  /** Forgets the handed entries: the table has them, so it is read next. */
   private dropHanded(): void {
+    if (this.handedCount > 0) this.recover = true;
     this.handed = [];
     this.handedHead = 0;
   }
@@ -196,11 +198,16 @@ export class SinkRelay {
   private takeHanded(limit: number): OutboxEntry[] {
     const out: OutboxEntry[] = [];
     while (out.length < limit && this.handedHead < this.handed.length) {
-      const e = this.handed[this.handedHead++]!;
+      const e = this.handed[this.handedHead]!;
       if (e.seq <= this.high) {
+        // A transaction that committed late: its entries (and any of the same key handed
+        // after them) must not be overtaken, so nothing more comes from memory until the
+        // table — which has them all, in seq order — was read.
+        this.handedHead++;
         this.recover = true;
-        continue;
+        break;
       }
+      this.handedHead++;
       this.high = e.seq;
       out.push(e);
     }

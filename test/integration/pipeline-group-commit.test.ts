@@ -141,6 +141,57 @@ for (const dialect of TEST_DIALECTS) {
       }
     });
 
+    test('a transaction that commits late is not overtaken by entries of its key handed after it', { skip: dialect === 'sqlite' ? 'SQLite runs one write transaction at a time: no transaction commits after a later one' : false }, async () => {
+      const t = await setup(dialect, 'gc-late');
+      try {
+        const run = uniqueName('gcl');
+        const { pipeline, sink } = t;
+        // Its outbox seq is taken inside its transaction, which is then held open...
+        let commitLate!: () => void;
+        const late = new Promise<void>((r) => (commitLate = r));
+        const append = t.store.append.bind(t.store);
+        let hold = true;
+        t.store.append = (events, options) => append(events, {
+          ...options,
+          within: async (tx, stored) => {
+            await options?.within?.(tx, stored);
+            if (hold) {
+              hold = false;
+              await late;
+            }
+          },
+        });
+        // ...while a state change of the same key (its own transaction, a higher seq) commits
+        // first and reaches the sink, whose publish is held so that what follows queues up.
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        const publish = sink.publish.bind(sink);
+        let first = true;
+        sink.publish = async (messages) => {
+          if (first) {
+            first = false;
+            await held;
+          }
+          return publish(messages);
+        };
+        const a1 = pipeline.ingest.events({ id: `${run}-a1`, source: 'group-commit-test', type: 'com.example.tick', entity: { kind: 'environment', id: run } });
+        await waitFor('the held transaction to start', () => !hold, 5000, 5);
+        const change = await pipeline.ingest.state({ kind: 'environment', id: run, state: 'RUNNING' });
+        assert.ok(change.events.length > 0, 'the state change announces itself');
+        await waitFor('the state change at the sink', () => !first, 5000, 5);
+        commitLate();
+        await a1;
+        await pipeline.ingest.events({ id: `${run}-a2`, source: 'group-commit-test', type: 'com.example.tick', entity: { kind: 'environment', id: run } });
+        release();
+        const expected = [...change.events.map((e) => e.id), `${run}-a1`, `${run}-a2`];
+        await waitFor('every message relayed', () => sink.sent.length >= expected.length, 20_000);
+        // a1 committed before a2 was accepted: it goes first, though a2 was handed over from memory.
+        assert.deepEqual(sink.sent.map((m) => m.eventId), expected);
+      } finally {
+        await t.dispose();
+      }
+    });
+
     test('a refused event in a shared transaction fails its caller only; a store outage fails every caller of its transaction', async () => {
       const t = await setup(dialect, 'gc-errors');
       try {
