@@ -3,13 +3,35 @@
  * generate the OpenAPI document (/openapi.json). Event bodies reuse the event module's
  * EventInput, and their validation goes through eventProblems/batchProblems so the API, the
  * CLI and the library report the same problems with the same paths.
+ *
+ * The response bodies are named schemas (`$id`), registered once with app.addSchema (see
+ * COMPONENTS) and pointed at with ref(): they become the document's components.schemas and
+ * the serializer resolves the same references. Request schemas stay inline: the validator
+ * compiler (validation.ts) compiles each on its own, without the shared schemas.
  */
-import { Type, type TSchema } from 'typebox';
-import { ENTITY_KIND_PATTERN, EventInput, HeraldEventSchema, SEVERITIES } from '../events/schema.js';
+import { Type, type Static, type TSchema } from 'typebox';
+import { ERROR_CODES } from '../errors.js';
+import { ENTITY_KIND_PATTERN, EntityRef as EventEntityRef, EventInput as EventInputSchema, HeraldEventSchema, SEVERITIES } from '../events/schema.js';
 
 /** Deep copy without `$id`s: a schema reused in several routes (or twice in one) must not register an id twice. */
 export function plain<T extends TSchema>(schema: T): T {
   return JSON.parse(JSON.stringify(schema), (k, v: unknown) => (k === '$id' ? undefined : v)) as T;
+}
+
+export type Named<T extends TSchema> = T & { $id: string };
+
+/** A component schema: `schema` without inner ids, under the name `id` (register it with app.addSchema). */
+export function named<T extends TSchema>(id: string, schema: T, description?: string): Named<T> {
+  return { ...plain(schema), $id: id, ...(description !== undefined && { description }) };
+}
+
+/**
+ * A reference to a named schema, typed as the schema (for the handlers' return types); `extra`
+ * are keywords beside the reference that only the OpenAPI generator reads: `description` (of
+ * the response) and `headers`. The serializer ignores them.
+ */
+export function ref<T extends TSchema>(schema: Named<T>, extra: Record<string, unknown> = {}) {
+  return Type.Unsafe<Static<T>>({ $ref: `${schema.$id}#`, ...extra });
 }
 
 /** Marks a body schema whose validation is the event module's (see validation.ts). */
@@ -19,18 +41,71 @@ export const MAX_BATCH = 1000;
 export const MAX_LIMIT = 5000;
 export const DEFAULT_LIMIT = 100;
 
-export const ErrorBody = Type.Object({
+export const FieldProblem = named('FieldProblem', Type.Object({
+  path: Type.String({ description: 'The field, e.g. `[3].type` (an event of a batch), `data.user`, `limit` (a query parameter); empty for the whole body' }),
+  message: Type.String({ description: 'What is wrong with it' }),
+}), 'One problem of a request, named by the path of its field');
+
+export const ErrorBody = named('Error', Type.Object({
   error: Type.String({ description: 'What went wrong and what to do' }),
-  code: Type.String({ description: 'Herald error code, e.g. INVALID_EVENT, UNAUTHORIZED' }),
-  details: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-});
+  code: Type.String({ enum: Object.keys(ERROR_CODES), description: 'Herald error code (its catalogue: the status follows from it), e.g. INVALID_EVENT, UNAUTHORIZED' }),
+  details: Type.Optional(Type.Array(ref(FieldProblem), { description: 'Every problem found, with the path of its field (validation errors)' })),
+}), "The body of every error response (the Assisted Installer's list has its own)");
 
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ErrorBody]));
+/** Seconds to wait, sent with the errors a retry can outlive (api/errors.ts RETRY_AFTER_SECONDS). */
+const RETRY_AFTER = Type.Integer({ minimum: 0, description: 'Seconds to wait before retrying' });
 
-export const Event = plain(HeraldEventSchema);
+/** Why a route answers each status, when the route does not say better. */
+const ERROR_RESPONSES: Record<number, { description: string; headers?: Record<string, unknown> }> = {
+  400: { description: 'Invalid request: `details` names each bad field (an event field such as `[3].type`, a query or path parameter, `url` for percent-escapes that are not UTF-8)' },
+  401: {
+    description: 'No bearer token, and this route needs one (only when tokens are configured)',
+    headers: { 'WWW-Authenticate': Type.String({ description: 'Always `Bearer`' }) },
+  },
+  403: { description: 'The bearer token is not accepted for this route' },
+  404: { description: 'Not found' },
+  413: { description: 'The body is larger than server.bodyLimit, or an event is larger than an event may be' },
+  415: { description: 'The body is not application/json, application/cloudevents+json or application/cloudevents-batch+json' },
+  503: {
+    description: 'The event store does not answer, or the service is shutting down: retry (Retry-After)',
+    headers: { 'Retry-After': RETRY_AFTER },
+  },
+  507: {
+    description: 'The event store has no space left: writes resume by themselves once space returns (Retry-After)',
+    headers: { 'Retry-After': RETRY_AFTER },
+  },
+};
 
+/** The response of one error status: the Error body, its usual description and headers. */
+export function errorResponse(status: number, description?: string) {
+  const known = ERROR_RESPONSES[status];
+  return ref(ErrorBody, {
+    description: description ?? known?.description ?? 'Error',
+    ...(known?.headers !== undefined && { headers: known.headers }),
+  });
+}
+
+/** Error responses by status; a `[status, description]` pair says why this route answers it. */
+const errors = (...statuses: Array<number | [number, string]>) =>
+  Object.fromEntries(statuses.map((s) => (Array.isArray(s) ? [s[0], errorResponse(s[0], s[1])] : [s, errorResponse(s)])));
+
+export const EntityRef = named('EntityRef', EventEntityRef, 'The entity an event is about');
+
+const withEntityRef = <T extends TSchema>(schema: T): T => {
+  const copy = plain(schema) as T & { properties: Record<string, unknown> };
+  copy.properties.entity = ref(EntityRef);
+  return copy;
+};
+
+export const Event = named('Event', withEntityRef(HeraldEventSchema), 'An event as Herald stores, streams and returns it (CloudEvents 1.0 attributes and Herald\'s extensions)');
+
+export const EventPage = named('EventPage', Type.Array(ref(Event)), 'One page of the list, in the requested order (the counts are in the response headers)');
+
+export const EventInput = named('EventInput', withEntityRef(EventInputSchema), 'An event as a caller hands it in: id, time and severity are filled in when absent');
+
+/** Only read by the OpenAPI generator: the body is validated by the ingest pipeline (EVENTS_BODY). */
 export const EventsBody = {
-  ...Type.Union([plain(EventInput), Type.Array(plain(EventInput), { minItems: 1, maxItems: MAX_BATCH })], {
+  ...Type.Union([ref(EventInput), Type.Array(ref(EventInput), { minItems: 1, maxItems: MAX_BATCH })], {
     description: `One event or an array of at most ${MAX_BATCH}; all or nothing`,
   }),
   [EVENTS_BODY]: true,
@@ -66,10 +141,10 @@ export const StreamQuery = Type.Object({
   last_event_id: Type.Optional(Type.String({ minLength: 1, description: 'Resume after this event id (like the Last-Event-ID header)' })),
 });
 
-export const Accepted = Type.Object({
+export const Accepted = named('EventsAccepted', Type.Object({
   accepted: Type.Integer({ description: 'Events in the request, now durably stored (duplicates of stored ids are ignored)' }),
-  ids: Type.Array(Type.String()),
-});
+  ids: Type.Array(Type.String(), { description: 'Their ids, in the order of the request' }),
+}), 'The events of the request are durably stored');
 
 export const EntityParams = Type.Object({
   kind: Type.String({ pattern: ENTITY_KIND_PATTERN }),
@@ -84,28 +159,28 @@ export const StateBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const Entity = Type.Object({
+export const Entity = named('Entity', Type.Object({
   kind: Type.String(),
   id: Type.String(),
   state: Type.String(),
-  previous: Type.Union([Type.String(), Type.Null()]),
-  enteredAt: Type.String({ format: 'date-time' }),
+  previous: Type.Union([Type.String(), Type.Null()], { description: 'The state before this one' }),
+  enteredAt: Type.String({ format: 'date-time', description: 'When it entered this state' }),
   updatedAt: Type.String({ format: 'date-time' }),
   attributes: Type.Record(Type.String(), Type.Unknown()),
-});
+}), 'An entity with its current state');
 
-export const StateResult = Type.Object({
-  previous: Type.Union([Entity, Type.Null()]),
-  current: Entity,
+export const StateResult = named('EntityStateChange', Type.Object({
+  previous: Type.Union([ref(Entity), Type.Null()], { description: 'The entity before the change; null when it is new' }),
+  current: ref(Entity),
   events: Type.Array(Type.String(), { description: 'Ids of the notifications produced (leave, enter, list)' }),
-});
+}), 'The result of setting an entity\'s state');
 
 export const EntitiesQuery = Type.Object({
   kind: Type.Optional(Type.String({ minLength: 1 })),
   state: Type.Optional(Type.String({ minLength: 1 })),
 });
 
-export const SinkStatusSchema = Type.Object({
+export const SinkStatusSchema = named('SinkStatus', Type.Object({
   name: Type.String(),
   type: Type.String(),
   profile: Type.String(),
@@ -134,8 +209,15 @@ export const SinkStatusSchema = Type.Object({
     }, { description: 'round-trip times of the recent requests (up to 1024)' }),
     retryAfterUntil: Type.Union([Type.String(), Type.Null()], { description: "while the endpoint's Retry-After holds requests back" }),
   })),
-});
+}), 'One sink: whether it is enabled and connected, its outbox lag and delivery counters, its last error');
 
-export const Status = Type.Object({ status: Type.String() }, { additionalProperties: true });
+export const Status = named('Status', Type.Object({ status: Type.String() }, { additionalProperties: true }), 'ok (liveness) or ready (readiness, with the store\'s dialect)');
+
+/**
+ * Every named schema of this module, for app.addSchema on the root instance (with the route
+ * modules' own: ASSISTED_COMPONENTS, DESCRIBE_COMPONENTS). Only there: a schema added inside a
+ * route plugin gives that plugin Fastify's default validator instead of validation.ts's.
+ */
+export const COMPONENTS: ReadonlyArray<Named<TSchema>> = [FieldProblem, ErrorBody, EntityRef, Event, EventPage, EventInput, Accepted, Entity, StateResult, SinkStatusSchema, Status];
 
 export { errors };

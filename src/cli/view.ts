@@ -15,7 +15,7 @@ import type { ReceivedMessage, Source } from '../transports/types.js';
 import { oneOf, parseDuration, parseFlags, parseIntFlag } from './args.js';
 import { parseEntity } from './emit.js';
 import { SOURCE_FLAGS, sourceFromFlags } from './source-flags.js';
-import { parseOffset, SeekingKafkaSource, type OffsetSpec } from './kafka-seek.js';
+import { parseOffset, type OffsetSpec } from './kafka-seek.js';
 import { chosenTransport } from './transport-flags.js';
 
 const USAGE = `usage: herald view (--brokers HOST:PORT[,...] | --nats URL | --amqp URL [--exchange NAME] [--binding PATTERN])
@@ -102,20 +102,30 @@ export function rawLine(m: IncomingMessage): string {
 }
 
 /** The Kafka source of `--partition`/`--offset`, from the same flags as the usual one. */
-function seekingSource(spec: ReturnType<typeof sourceFromFlags>, values: Record<string, unknown>, partition: number | undefined, offset: OffsetSpec, signal: AbortSignal): Source {
+async function seekingSource(spec: ReturnType<typeof sourceFromFlags>, values: Record<string, unknown>, partition: number | undefined, offset: OffsetSpec, signal: AbortSignal): Promise<Source> {
   const k = spec.kafka as { brokers?: readonly string[]; topics?: readonly string[]; pattern?: RegExp; producerProperties?: string } | undefined;
   if (k === undefined || k.topics === undefined || k.topics.length === 0 || k.pattern !== undefined) {
     throw new UsageError('--partition and --offset need --topic (not --pattern)', [{ path: '--topic', message: 'is required with --offset/--partition' }]);
   }
-  return new SeekingKafkaSource({
+  // Loaded here, like every transport, so a command only loads the client it uses.
+  const { KafkaSource } = await import('../transports/kafka/source.js');
+  const source = new KafkaSource({
     brokers: k.brokers ?? [],
     topics: k.topics,
     ...(k.producerProperties !== undefined && { producerProperties: k.producerProperties }),
-    ...(partition !== undefined && { partition }),
-    offset,
+    seek: { ...(partition !== undefined && { partition }), offset },
     ...(typeof values.group === 'string' && { group: values.group }),
     signal,
   });
+  // A partition the topic does not have is the flag's fault: exit 2 naming it.
+  const start = source.start.bind(source);
+  source.start = () => start().catch((err: unknown) => {
+    if (partition !== undefined && err instanceof HeraldError && err.code === 'NOT_FOUND') {
+      throw new UsageError(`--partition ${partition}: no such partition in ${k.topics!.join(', ')}`, [{ path: '--partition', message: 'no such partition' }]);
+    }
+    throw err;
+  });
+  return source;
 }
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
@@ -169,7 +179,7 @@ export async function run(argv: string[]): Promise<number> {
   // Without --group, view shows every message (broadcast: a Kafka group that never commits).
   const spec = sourceFromFlags(values, { read: { nats: { topics: ['>'] } } });
   const source: Source = partition !== undefined || offset !== undefined
-    ? seekingSource(spec, values, partition, offset ?? { kind: values['from-beginning'] === true ? 'beginning' : 'end' }, abort.signal)
+    ? await seekingSource(spec, values, partition, offset ?? { kind: values['from-beginning'] === true ? 'beginning' : 'end' }, abort.signal)
     : await openSource({ ...spec, signal: abort.signal });
   // A closed stdout (`| head -1`) ends the reading quietly, exit 0, like kcat.
   let closedOut = false;

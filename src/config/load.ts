@@ -17,7 +17,7 @@ export const DEFAULTS = {
   server: { host: '127.0.0.1', port: 8080, bodyLimit: 5 * 1024 * 1024, streamStallMs: 30_000 },
   store: { url: 'sqlite:./data/herald.db' },
   streaming: true,
-  auth: { apiTokens: [], readTokens: [] },
+  auth: { apiTokens: [], readTokens: [], requireTokens: false },
   redact: { keys: [] },
   retention: { days: 30 },
   entities: { watchedStates: ['RUNNING'] },
@@ -92,10 +92,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HeraldConfigInput {
   if (streaming !== undefined) out.streaming = envBoolean('HERALD_STREAMING', streaming);
   const apiTokens = get('HERALD_API_TOKENS');
   const readTokens = get('HERALD_READ_TOKENS');
-  if (apiTokens !== undefined || readTokens !== undefined) {
+  const requireTokens = get('HERALD_REQUIRE_TOKENS');
+  if (apiTokens !== undefined || readTokens !== undefined || requireTokens !== undefined) {
     out.auth = {
       ...(apiTokens !== undefined && { apiTokens: splitList(apiTokens) }),
       ...(readTokens !== undefined && { readTokens: splitList(readTokens) }),
+      ...(requireTokens !== undefined && { requireTokens: envBoolean('HERALD_REQUIRE_TOKENS', requireTokens) }),
     };
   }
   const redact = get('HERALD_REDACT_KEYS');
@@ -193,6 +195,21 @@ function keysAt(path: string): string[] | undefined {
   const props = (node as { properties?: Record<string, unknown>; items?: { properties?: Record<string, unknown> } } | undefined);
   const p = props?.properties ?? props?.items?.properties;
   return p ? Object.keys(p) : undefined;
+}
+
+/**
+ * What serving the API needs beyond a valid configuration: with auth.requireTokens
+ * (HERALD_REQUIRE_TOKENS) at least one API token, so a container bound to 0.0.0.0 refuses to
+ * start rather than accept writes from anyone who can reach the port. Only the commands that
+ * serve the API check it: the same image runs emit, replay or connect-health without tokens.
+ */
+export function checkServeConfig(config: Pick<HeraldConfig, 'auth'>): void {
+  if (config.auth.requireTokens && config.auth.apiTokens.length === 0) {
+    throw new ConfigError(
+      'auth.requireTokens (HERALD_REQUIRE_TOKENS) is on but no API token is configured: set HERALD_API_TOKENS to comma-separated bearer tokens (8+ characters each) or auth.apiTokens in the config file, or set HERALD_REQUIRE_TOKENS=false to accept open writes',
+      [{ path: 'HERALD_API_TOKENS', message: 'is required when auth.requireTokens / HERALD_REQUIRE_TOKENS is true' }],
+    );
+  }
 }
 
 /** Loads, merges and validates the configuration; the result is frozen. */

@@ -26,6 +26,11 @@ export const HeraldConfigSchema = Type.Object(
     auth: Type.Optional(Type.Object({
       apiTokens: Type.Optional(Type.Array(Type.String({ minLength: 8 }))),
       readTokens: Type.Optional(Type.Array(Type.String({ minLength: 8 }))),
+      /**
+       * Refuse to serve without an API token, instead of accepting open writes. For images and
+       * manifests that bind beyond loopback (the container image sets it).
+       */
+      requireTokens: Type.Optional(Type.Boolean()),
     }, { additionalProperties: false })),
     redact: Type.Optional(Type.Object({
       keys: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
@@ -49,7 +54,7 @@ export interface HeraldConfig {
   readonly server: { readonly host: string; readonly port: number; readonly bodyLimit: number; readonly streamStallMs: number };
   readonly store: { readonly url: string };
   readonly streaming: boolean;
-  readonly auth: { readonly apiTokens: readonly string[]; readonly readTokens: readonly string[] };
+  readonly auth: { readonly apiTokens: readonly string[]; readonly readTokens: readonly string[]; readonly requireTokens: boolean };
   readonly redact: { readonly keys: readonly string[] };
   readonly retention: { readonly days: number };
   readonly entities: { readonly watchedStates: readonly string[] };

@@ -6,7 +6,7 @@
  * browser history).
  */
 import type { ServerResponse } from 'node:http';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import { HeraldError } from '../errors.js';
 import { SseStalled, sseWriter } from '../shared/sse.js';
 import type { EventStore } from '../store/types.js';
@@ -50,6 +50,19 @@ function sendAsset(reply: FastifyReply, asset: ConsoleAsset) {
     .send(asset.body);
 }
 
+/** The live feed in the OpenAPI document (errors are added by the API's document, when it is in one). */
+const LIVE_SCHEMA: FastifySchema = {
+  summary: 'The web console\'s live feed (entities, sinks) as server-sent events',
+  operationId: 'streamConsoleLive',
+  tags: ['console'],
+  response: {
+    200: {
+      description: 'The feed: it stays open until the client or the server ends it',
+      content: { 'text/event-stream': { schema: { type: 'string', description: 'Server-sent events: `entities` (the whole board, once), `entity` (one entity after a state change), `sinks-history` (recent samples, once) and `sinks` (every sink, at each sample)' } } },
+    },
+  },
+};
+
 /** Registers the console: GET /, GET /console/:file and GET /console/live. */
 export const consolePlugin: FastifyPluginAsync<ConsolePluginOptions> = async (app, options) => {
   const { store, sinks, auth } = options;
@@ -88,7 +101,7 @@ export const consolePlugin: FastifyPluginAsync<ConsolePluginOptions> = async (ap
 
   app.get('/console/live', {
     config: { access: 'read' },
-    schema: { summary: 'The web console\'s live feed (entities, sinks) as server-sent events', tags: ['console'], produces: ['text/event-stream'] },
+    schema: LIVE_SCHEMA,
   }, async (request, reply) => {
     if (auth !== undefined) {
       try {

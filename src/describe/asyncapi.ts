@@ -24,7 +24,7 @@ import { toKafkaRecord } from '../transports/kafka/mapping.js';
 import type { NatsResolved } from '../transports/nats/index.js';
 import { MSG_ID_HEADER, natsHeaderPairs } from '../transports/nats/mapping.js';
 import type { WebhookResolved } from '../transports/webhook/index.js';
-import { toWebhookRequest } from '../transports/webhook/mapping.js';
+import { BATCH_CONTENT_TYPE, toBatchRequest, toWebhookRequest } from '../transports/webhook/mapping.js';
 import { WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP } from '../transports/webhook/signature.js';
 import { samplesOf, type Sample, type SampleParam } from './samples.js';
 import { aliecsProtoFor, ALIECS_MESSAGES, CLOUDEVENT_ATTRIBUTES, SCHEMA_PATH, schemaCatalogue, type JsonSchema } from './schemas.js';
@@ -91,7 +91,9 @@ function wireHeaders(binding: SinkBinding, m: OutgoingMessage, resolved: unknown
     }
     case 'webhook': {
       const r = resolved as WebhookResolved;
-      for (const [k, v] of Object.entries(toWebhookRequest(m, m.eventId).headers)) out.set(k, v);
+      // Batched mode sends the request of the batch, not the message's own (no ce- headers either way: it is structured).
+      const request = r.batch !== undefined ? toBatchRequest([m], [m.eventId]) : toWebhookRequest(m, m.eventId);
+      for (const [k, v] of Object.entries(request.headers)) out.set(k, v);
       out.set(WEBHOOK_ID, m.eventId);
       out.set(WEBHOOK_TIMESTAMP, '0');
       if (r.keys.length > 0) out.set(WEBHOOK_SIGNATURE, '');
@@ -145,6 +147,9 @@ function channelsOf(binding: SinkBinding, resolved: unknown): ChannelStats[] {
   const channels = new Map<string, ChannelStats>();
   const samples = samplesOf(binding.profile.name);
   const byTopic = new Map<string, Sample>();
+  // A batched webhook sink sends no single event: each request is an array of them
+  // (application/cloudevents-batch+json), a message of its own with the batch schema.
+  const batched = binding.config.type === 'webhook' && (resolved as WebhookResolved).batch !== undefined;
   const record = (sample: Pick<Sample, 'message' | 'schema' | 'format' | 'params'>, m: OutgoingMessage) => {
     const { address, used } = parametrize(m.topic, sample.params);
     let ch = channels.get(address);
@@ -157,15 +162,17 @@ function channelsOf(binding: SinkBinding, resolved: unknown): ChannelStats[] {
       entry.values.add(p.value);
       ch.params.set(name, entry);
     }
-    const schema = sample.schema(binding.ctx);
-    let ms = ch.messages.get(sample.message);
+    const name = batched ? 'batch' : sample.message;
+    const schema = batched ? 'cloudevents/batch' : sample.schema(binding.ctx);
+    let ms = ch.messages.get(name);
     if (ms === undefined) {
-      ms = { name: sample.message, schema, ...(sample.format !== undefined && { format: sample.format }), count: 0, keyed: 0, headers: new Map(), contentTypes: new Set() };
-      ch.messages.set(sample.message, ms);
+      ms = { name, schema, ...(sample.format !== undefined && { format: sample.format }), count: 0, keyed: 0, headers: new Map(), contentTypes: new Set() };
+      ch.messages.set(name, ms);
     }
     ms.count++;
     if (m.key !== undefined) ms.keyed++;
-    if (m.contentType !== undefined) ms.contentTypes.add(m.contentType);
+    const contentType = batched ? BATCH_CONTENT_TYPE : m.contentType;
+    if (contentType !== undefined) ms.contentTypes.add(contentType);
     const wire = wireHeaders(binding, m, resolved);
     for (const [k, v] of wire.headers) {
       const h = ms.headers.get(k) ?? { count: 0, values: new Set<string>() };
@@ -446,7 +453,7 @@ export function describeSinks(sinks: readonly Readonly<SinkConfig>[], options: D
       channels[channelId] = {
         address: webhook ? null : ch.address,
         title: `${binding.name}: ${webhook ? 'POST' : ch.address}`,
-        description: webhook ? `the endpoint of sink ${binding.name} (one request per message${(resolved as WebhookResolved).batch !== undefined ? `, or up to ${(resolved as WebhookResolved).batch} structured events per application/cloudevents-batch+json request` : ''})`
+        description: webhook ? `the endpoint of sink ${binding.name} (${(resolved as WebhookResolved).batch !== undefined ? `up to ${(resolved as WebhookResolved).batch} structured events per application/cloudevents-batch+json request` : 'one request per message'})`
           : `${binding.config.type === 'amqp' ? 'routing key' : binding.config.type === 'nats' ? 'subject' : 'topic'} of sink ${binding.name}`,
         servers: [{ $ref: `#/servers/${serverId}` }],
         ...(Object.keys(parameters).length > 0 && { parameters }),

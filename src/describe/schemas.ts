@@ -90,6 +90,19 @@ function cloudEventDataSchema(): JsonSchema {
   return { description: 'CloudEvents binary mode: the value is the event data as is (JSON when datacontenttype is JSON, else text); the attributes travel as headers' };
 }
 
+/**
+ * Batched mode (webhooks, `application/cloudevents-batch+json`): a JSON array of structured
+ * CloudEvents (CloudEvents JSON event format 1.0, section 4 "JSON Batch Format"; an empty array
+ * is valid there, though Herald never sends one).
+ */
+function cloudEventBatchSchema(): JsonSchema {
+  return {
+    type: 'array',
+    description: 'CloudEvents JSON batch format (application/cloudevents-batch+json): an array of structured-mode CloudEvents, in publish order',
+    items: cloudEventSchema(),
+  };
+}
+
 // ---- Choria ------------------------------------------------------------------------------
 
 /** The JSON type of each Choria document field (go-choria's structs; choria-io/schemas). */
@@ -276,6 +289,7 @@ export function schemaCatalogue(): readonly SchemaEntry[] {
   const out: SchemaEntry[] = [
     { profile: 'cloudevents', name: 'event', mediaType: 'application/schema+json', description: 'a structured-mode CloudEvent (NATS, mode: structured)', schema: cloudEventSchema() },
     { profile: 'cloudevents', name: 'data', mediaType: 'application/schema+json', description: 'a binary-mode value: the event data', schema: cloudEventDataSchema() },
+    { profile: 'cloudevents', name: 'batch', mediaType: 'application/schema+json', description: 'a batched-mode webhook body (application/cloudevents-batch+json): an array of structured CloudEvents', schema: cloudEventBatchSchema() },
     { profile: 'aliecs', name: 'aliecs.proto', mediaType: 'text/plain', description: `protobuf (package kafka): ${ALIECS_MESSAGES.join(', ')}; states ${ALIECS_STATES.join(', ')}`, text: aliecsProto() },
   ];
   for (const kind of CHORIA_EVENT_KINDS) {

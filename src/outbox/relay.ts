@@ -6,7 +6,8 @@
  * commit order), so in the normal case the relay never reads back what it was just given; it
  * reads the table only to recover — at start-up, after its slots changed (a lost or moved
  * lease), while an entry waits for a retry, after a whole batch failed, when a handed entry
- * is not newer than what it already took (a gap: a transaction that committed late), when
+ * is not newer than what it already took (a gap: a transaction that committed late; nothing
+ * handed after it is taken from memory before that read, so it is never overtaken), when
  * its memory queue overflowed, when told entries were written elsewhere (`notify`), and at
  * the poll interval for other processes' entries. Delivered entries are deleted in batches.
  * Where several replicas share the sink's slots, every entry comes from the table as before.
@@ -60,6 +61,22 @@ const DELETE_AFTER_MS = 20;
 const BUSY_POLL_MS = 1000;
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Where a sink sends, for its timeout messages: the brokers or servers it names, or its URL
+ * without user info, query or fragment (where a webhook's or broker's credentials would be).
+ */
+export function destinationOf(config: unknown): string | undefined {
+  const c = config as { brokers?: unknown; servers?: unknown; url?: unknown };
+  const list = Array.isArray(c.brokers) ? c.brokers : Array.isArray(c.servers) ? c.servers : undefined;
+  if (list !== undefined) return list.map(String).join(',');
+  if (typeof c.url !== 'string') return undefined;
+  // (NATS takes several URLs, comma-separated.) Not through URL: a password with a raw '/'
+  // or a scheme-less address would not parse as the user meant and could keep the secret.
+  return c.url.split(',')
+    .map((part) => part.trim().replace(/[?#].*$/, '').replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?.*@/, '$1').replace(/\/$/, ''))
+    .join(',');
+}
 
 /**
  * A sleep that close() or notify() can cut short. A poke while no sleep is under way (the
@@ -291,7 +308,8 @@ export class SinkRelay {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const err = new HeraldError('TIMEOUT', `sink ${this.name}: ${what} did not finish within ${this.timeoutMs} ms`);
+        const where = destinationOf(this.o.binding.config);
+        const err = new HeraldError('TIMEOUT', `sink ${this.name}: ${what}${where === undefined ? '' : ` (${where})`} did not finish within ${this.timeoutMs} ms`);
         ac.abort(err);
         // Grace for a client that honours the signal to reject with its own (better) error.
         setTimeout(() => reject(err), 1000).unref();

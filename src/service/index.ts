@@ -8,6 +8,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApp } from '../api/app.js';
 import { createNotifier } from '../api/notifier.js';
 import { MAX_BATCH } from '../api/schemas.js';
+import { checkServeConfig } from '../config/load.js';
 import type { HeraldConfig } from '../config/schema.js';
 import { HeraldError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -46,6 +47,8 @@ export function isNonLoopback(host: string): boolean {
 
 /** Starts the service: store (migrated), outbox and retention, ingest, API; listens unless told not to. */
 export async function startService(config: HeraldConfig, options: ServiceOptions = {}): Promise<Service> {
+  // Before the store is opened: a refused start leaves nothing behind (HERALD_REQUIRE_TOKENS).
+  checkServeConfig(config);
   const logger = options.logger ?? silentLogger;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

@@ -9,6 +9,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import protobuf from 'protobufjs';
 import { schemaEntry, servedSchema, type JsonSchema } from '../../src/describe/schemas.js';
+import { decodeHeaderValue } from '../../src/transports/webhook/mapping.js';
 
 type AddFormats = (ajv: Ajv2020) => Ajv2020;
 const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as unknown as AddFormats;
@@ -44,24 +45,44 @@ export function assertValidAgainst(profile: string, name: string, value: unknown
 
 /** What a test read back from a broker (or received over HTTP). */
 export interface PublishedMessage {
+  /** Topic, NATS subject, AMQP routing key, or the request path of a webhook. */
   topic: string;
   value: Buffer | null;
-  /** Headers as read (CloudEvents binary mode puts the attributes there). */
-  headers?: Record<string, string>;
+  /**
+   * Headers as read (CloudEvents binary mode puts the attributes there): Kafka record headers,
+   * NATS headers, AMQP application headers plus the content type, HTTP request headers.
+   */
+  headers?: Readonly<Record<string, unknown>>;
+  /**
+   * The transport it travelled on, where it changes how headers are read: `webhook` (HTTP)
+   * percent-encodes the `ce-` values (HTTP binding 3.1.3.2); the rest carry them as they are.
+   */
+  transport?: string;
 }
 
 const json = (value: Buffer | null): unknown => (value === null || value.length === 0 ? null : JSON.parse(value.toString('utf8')));
 
+/** A header value as text: AMQP tables may hold Buffers or numbers, HTTP repeated headers arrays. */
+const headerText = (v: unknown): string => (Buffer.isBuffer(v) ? v.toString('utf8') : Array.isArray(v) ? v.map(headerText).join(', ') : String(v));
+
+/** The content type of a message, from its headers (the name in any case). */
+function contentTypeOf(m: PublishedMessage): string {
+  const v = Object.entries(m.headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1];
+  return v === undefined ? '' : headerText(v);
+}
+
 /**
  * The served schema a published message of `profile` must match, told by the message itself:
- * cloudevents: structured (`event`) or binary (`data`); choria: the document's protocol, in a
- * CloudEvent or plain; cloudstack: the category (routing key, else its fields); assisted: the
- * envelope's Name; aliecs: the protobuf message of the topic.
+ * cloudevents: batched (`batch`: an application/cloudevents-batch+json array, webhooks),
+ * structured (`event`) or binary (`data`); choria: the document's protocol, in a CloudEvent or
+ * plain; cloudstack: the category (routing key, else its fields); assisted: the envelope's
+ * Name; aliecs: the protobuf message of the topic.
  */
 export function schemaNameOf(profile: string, m: PublishedMessage): string {
   switch (profile) {
     case 'cloudevents': {
-      const ct = Object.entries(m.headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '';
+      const ct = contentTypeOf(m).toLowerCase();
+      if (ct.startsWith('application/cloudevents-batch+json')) return 'batch';
       return ct.startsWith('application/cloudevents+json') ? 'event' : 'data';
     }
     case 'choria': {
@@ -97,33 +118,71 @@ let aliecsRoot: protobuf.Root | undefined;
 export function decodeWithServedProto(topic: string, value: Buffer | null, text?: string): Record<string, unknown> {
   const root = text !== undefined ? protobuf.parse(text).root : (aliecsRoot ??= protobuf.parse(schemaEntry('aliecs', 'aliecs.proto').text!).root);
   const type = root.lookupType(/\.env_list\./.test(topic) ? 'kafka.ActiveRunsList' : 'kafka.NewStateNotification');
-  const decoded = type.decode(value ?? new Uint8Array());
+  const bytes = value ?? new Uint8Array();
+  const decoded = type.decode(bytes);
   const problem = type.verify(decoded);
   assert.equal(problem, null, `${topic}: ${problem ?? ''}`);
+  // protobufjs skips, without a word, fields it does not know and fields whose wire type
+  // differs from the .proto's: only when encoding the decoded message gives back the very same
+  // bytes has the served .proto accounted for every byte (fields in number order, as both
+  // Herald and AliECS's Go encoder write them).
+  assert.equal(Buffer.from(type.encode(decoded).finish()).toString('hex'), Buffer.from(bytes).toString('hex'),
+    `${topic}: bytes the served .proto does not account for (unknown fields or wire types)`);
   return type.toObject(decoded, { longs: Number, defaults: false, arrays: true });
+}
+
+/** The CloudEvents attributes of a binary-mode message: its `ce_` / `ce-` / `cloudEvents_` headers, prefix removed. */
+export function binaryAttributes(m: PublishedMessage): Record<string, string> {
+  const attrs: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m.headers ?? {})) {
+    const a = /^(?:ce[_-]|cloudEvents[_:])(.+)$/i.exec(k)?.[1];
+    if (a === undefined) continue;
+    // HTTP percent-encodes the values; a value that does not decode is reported by the schema check as it is.
+    let value = headerText(v);
+    if (m.transport === 'webhook' || m.transport === 'http') {
+      try {
+        value = decodeHeaderValue(value);
+      } catch {
+        // keep the raw value
+      }
+    }
+    attrs[a.toLowerCase()] = value;
+  }
+  return attrs;
 }
 
 /**
  * Asserts that a published message of `profile` matches its served schema: JSON validated with
  * Ajv 2020 (cloudevents binary mode: the data is any JSON, so its attributes headers are checked
- * instead), AliECS bytes decoded with the served .proto. Returns the schema name it used.
+ * against the structured event's schema, and a JSON content type must hold JSON), AliECS bytes
+ * decoded with the served .proto. Returns the schema name it used.
  */
 export function assertPublishedValid(profile: string, m: PublishedMessage): string {
-  const name = schemaNameOf(profile, m);
   if (profile === 'aliecs') {
     decodeWithServedProto(m.topic, m.value);
+    return schemaNameOf(profile, m);
+  }
+  // What is not JSON fails here, named, before anything reads its fields.
+  const binary = profile === 'cloudevents' && schemaNameOf(profile, m) === 'data';
+  const value = binary && !/^application\/(?:[\w.+-]*\+)?json\b/i.test(contentTypeOf(m)) ? undefined : jsonOf(profile, m);
+  const name = schemaNameOf(profile, m);
+  if (binary) {
+    // Binary mode: the attributes are headers; they form a structured event without data
+    // (datacontenttype travels as the content type, so it is not among them). The data is
+    // any value, JSON when the content type says so (checked above).
+    assertValidAgainst('cloudevents', 'event', binaryAttributes(m));
+    if (value !== undefined) assertValidAgainst('cloudevents', 'data', value);
     return name;
   }
-  if (profile === 'cloudevents' && name === 'data') {
-    // Binary mode: the attributes are headers (ce_ / ce- / cloudEvents_ prefixes); they form a structured event without data.
-    const attrs: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(m.headers ?? {})) {
-      const a = /^(?:ce[_-]|cloudEvents[_:])(.+)$/i.exec(k)?.[1];
-      if (a !== undefined) attrs[a.toLowerCase()] = v;
-    }
-    assertValidAgainst('cloudevents', 'event', attrs);
-    return name;
-  }
-  assertValidAgainst(profile, name, json(m.value));
+  assertValidAgainst(profile, name, value);
   return name;
+}
+
+/** The value parsed as JSON; an assertion naming the message when it is not JSON. */
+function jsonOf(profile: string, m: PublishedMessage): unknown {
+  try {
+    return json(m.value);
+  } catch (err) {
+    assert.fail(`${profile} on ${m.topic}: the value is not JSON (${(err as Error).message}): ${m.value?.toString('utf8').slice(0, 200) ?? ''}`);
+  }
 }

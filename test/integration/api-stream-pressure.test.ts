@@ -84,15 +84,26 @@ test('a client that stops reading is cut off, and resumes from its Last-Event-ID
   assert.ok(first.length > 0 && first.length < ids.length, `the first connection delivered ${first.length} of ${ids.length} before the cut`);
   assert.deepEqual(first, ids.slice(0, first.length), 'in order, from the first');
 
-  // Resume with the last id it really read: the rest, exactly.
-  const again = await open('/v2/events/stream?types=pressure', { 'last-event-id': first.at(-1)! });
-  let more = '';
-  again.setEncoding('utf8');
-  again.on('data', (d: string) => (more += d));
-  const rest = () => parse(more).filter((m) => m.id !== undefined).map((m) => m.id!);
-  await waitFor('the rest of the events', () => rest().length >= ids.length - first.length, 60_000, 50);
-  again.destroy();
-  assert.deepEqual([...first, ...rest()], ids, 'no gap, no repeat');
+  // Resume with the last id it really read: the rest, exactly. A reader that falls behind
+  // again (a loaded machine: the stall limit is 1 s here) is cut off again and resumes again,
+  // as EventSource does, from the last id it read: still no gap and no repeat.
+  const got = [...first];
+  let resumes = 0;
+  while (got.length < ids.length && resumes < 10) {
+    resumes++;
+    const again = await open('/v2/events/stream?types=pressure', { 'last-event-id': got.at(-1)! });
+    let more = '';
+    let over = false;
+    again.setEncoding('utf8');
+    again.on('data', (d: string) => (more += d));
+    for (const e of ['end', 'error', 'aborted']) again.on(e, () => (over = true));
+    const read = () => parse(more.slice(0, more.lastIndexOf('\n\n') + 2)).filter((m) => m.id !== undefined).map((m) => m.id!);
+    await waitFor('the rest of the events (or a cut)', () => over || got.length + read().length >= ids.length, 60_000, 50);
+    again.destroy();
+    // (Only whole messages count: a cut may leave half of one in the text.)
+    got.push(...read());
+  }
+  assert.deepEqual(got, ids, `no gap, no repeat (${resumes} resumes)`);
 });
 
 test('an unknown Last-Event-ID is signalled (event: gap), then the stream goes on live', async () => {

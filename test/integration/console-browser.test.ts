@@ -2,12 +2,14 @@
  * The web console end to end: the real service (SQLite store, outbox with a Kafka sink that
  * cannot connect) and headless Chromium. Events posted through the API appear without a
  * reload, filters narrow the list, Enter opens an event, a state change moves an entity
- * between columns, the failing sink shows as failing with its error, and the page survives a
- * server restart without losing events.
+ * between columns, the failing sink shows as failing with its error, older events show their
+ * date, axe-core finds no accessibility violation, nothing is cut off at 390 px, and the page
+ * survives a server restart without losing events.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -22,14 +24,30 @@ const OUTPUT = join('test', 'output');
 // Browser globals used inside page functions (this project compiles without the DOM library;
 // string expressions would not do: the console's CSP forbids eval, as it should).
 interface BrowserElement { getAttribute(name: string): string | null }
+interface BrowserBox extends BrowserElement {
+  getBoundingClientRect(): { left: number; right: number; width: number; height: number };
+  scrollWidth: number;
+  clientWidth: number;
+  tagName: string;
+  className: string;
+  textContent: string | null;
+}
 declare const document: {
-  querySelectorAll(selector: string): { length: number };
+  querySelectorAll(selector: string): ArrayLike<BrowserBox>;
   querySelector(selector: string): (BrowserElement & { textContent: string | null }) | null;
   activeElement: BrowserElement | null;
-  documentElement: { scrollWidth: number };
+  documentElement: { scrollWidth: number; clientWidth: number };
 };
 declare function getComputedStyle(el: BrowserElement | null): { color: string };
 declare const sessionStorage: { getItem(key: string): string | null };
+interface AxeViolation { id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[]; failureSummary?: string }> }
+declare const axe: {
+  getRules(tags: string[]): Array<{ ruleId: string }>;
+  run(context: unknown, options: { rules: Record<string, { enabled: boolean }>; resultTypes: string[] }): Promise<{ violations: AxeViolation[] }>;
+};
+
+// axe-core's browser build, injected into the page under test (see axeViolations).
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 let browser: Browser | undefined;
 const cleanups: Array<() => Promise<unknown>> = [];
 
@@ -52,8 +70,9 @@ function tempConfig(overrides: Record<string, unknown> = {}): { config: HeraldCo
   return { config, dir };
 }
 
-async function open(srv: ConsoleServer, width = 1280, height = 900): Promise<Page> {
-  const context = await browser!.newContext({ viewport: { width, height } });
+/** A page on the console; locale and time zone are fixed so that dates read predictably. */
+async function open(srv: ConsoleServer, width = 1280, height = 900, locale = 'en-GB'): Promise<Page> {
+  const context = await browser!.newContext({ viewport: { width, height }, locale, timezoneId: 'UTC' });
   cleanups.push(() => context.close());
   const page = await context.newPage();
   // The console must work offline: any request to another origin fails the test.
@@ -67,6 +86,32 @@ async function open(srv: ConsoleServer, width = 1280, height = 900): Promise<Pag
 const json = (base: string, method: string, path: string, body: unknown, token?: string) => fetch(`${base}${path}`, {
   method, headers: { 'content-type': 'application/json', ...(token !== undefined && { authorization: `Bearer ${token}` }) }, body: JSON.stringify(body),
 });
+
+/**
+ * Runs axe-core in the page: the rules it runs by default, every experimental one and
+ * target-size (WCAG 2.2 AA, off by default), and label-content-name-mismatch named explicitly
+ * (older axe versions ship it as experimental): a control's accessible name must contain its
+ * visible text, or speech users cannot call it by what they see.
+ */
+async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  // A CDP evaluation, not a <script> tag: the console's CSP rightly refuses inline scripts.
+  await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async () => {
+    const extra = [...axe.getRules(['experimental']).map((r) => r.ruleId), 'target-size', 'label-content-name-mismatch'];
+    const result = await axe.run(document, { rules: Object.fromEntries(extra.map((id) => [id, { enabled: true }])), resultTypes: ['violations'] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target, ...(n.failureSummary !== undefined && { failureSummary: n.failureSummary }) })) }));
+  });
+}
+
+async function assertAccessible(page: Page, what: string): Promise<void> {
+  const violations = await axeViolations(page);
+  const report = violations.map((v) => [
+    `${v.id} (${v.impact}): ${v.help}`,
+    ...v.nodes.slice(0, 5).map((n) => `  ${JSON.stringify(n.target)}: ${n.failureSummary?.replace(/\s+/g, ' ') ?? ''}`),
+    ...(v.nodes.length > 5 ? [`  and ${v.nodes.length - 5} more`] : []),
+  ].join('\n')).join('\n');
+  assert.equal(violations.length, 0, `axe finds ${violations.length} violation(s) on ${what}:\n${report}`);
+}
 
 const row = (page: Page, id: string) => page.locator(`.events button[data-id="${id}"]`);
 /** Waits until the timeline shows exactly `n` events . */
@@ -176,14 +221,61 @@ test('live timeline, filters, details, board and a failing sink', { skip: browse
   await page.screenshot({ path: join(OUTPUT, 'console-1280.png'), fullPage: true });
   // docs/console.png (the README's picture) is refreshed by hand from this file: tests never modify tracked files.
 
-  // 6. Phone width: one column, nothing wider than the screen.
-  const phone = await open(srv, 390, 844);
+  // 6. Times: today's events show the time of day only; older ones also show the date, in
+  // the page's locale (en-GB here), with the full timestamp in title and datetime.
+  const old = new Date(Date.now() - 3 * 86_400_000);
+  old.setUTCMilliseconds(0);
+  assert.equal((await json(srv.base, 'POST', '/v2/events', { id: 'old-1', source: 'ecs', type: 'run.finished', severity: 'info', entity: { kind: 'environment', id: 'env-2' }, message: 'run 5560 ended', time: old.toISOString() })).status, 202);
+  await row(page, 'old-1').waitFor();
+  const oldTime = row(page, 'old-1').locator('time');
+  const sameYear = old.getUTCFullYear() === new Date().getUTCFullYear();
+  const expectDate = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', ...(!sameYear && { year: 'numeric' }), timeZone: 'UTC' }).format(old);
+  const expectTime = old.toISOString().slice(11, 19);
+  assert.equal(await oldTime.textContent(), `${expectDate} ${expectTime}`);
+  assert.equal(await oldTime.getAttribute('datetime'), old.toISOString());
+  const title = await oldTime.getAttribute('title') ?? '';
+  assert.ok(title.includes(String(old.getUTCFullYear())) && title.includes(expectTime) && title.includes('UTC'), `full timestamp in the title: ${title}`);
+  const todayTime = row(page, 'shot-3').locator('time');
+  assert.match(await todayTime.textContent() ?? '', /^\d{2}:\d{2}:\d{2}$/, 'today: the time only');
+  assert.equal(await todayTime.locator('.date').count(), 0);
+
+  // 7. Accessibility, with every panel filled and then with the event dialog open.
+  await assertAccessible(page, 'the console at 1280 px');
+  await row(page, 'shot-2').click();
+  await page.locator('dialog.detail[open]').waitFor();
+  await assertAccessible(page, 'the event dialog');
+  await page.keyboard.press('Escape');
+
+  // 8. Phone width (390 x 844, an iPhone 12), German locale: one column, and no cell of the
+  // timeline, the board or the sinks sticks out of the screen or has its text cut off.
+  const phone = await open(srv, 390, 844, 'de-DE');
   await row(phone, 'ev-error').waitFor();
-  await phone.locator('.sink[data-sink="main"]').waitFor();
-  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(overflow <= 390, `page is ${overflow}px wide at 390px`);
+  await row(phone, 'old-1').waitFor();
+  await phone.locator('.kind[data-kind="environment"] [data-state="ERROR"] .card').waitFor();
+  await phone.locator('.sink[data-sink="main"] .last-error').waitFor({ timeout: 30_000 });
+  const widths = await phone.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  assert.ok(widths.scroll <= widths.client, `page is ${widths.scroll}px wide in a ${widths.client}px viewport`);
   const [timelineBox, boardBox] = [await phone.locator('.timeline').boundingBox(), await phone.locator('.board').boundingBox()];
   assert.ok(timelineBox && boardBox && boardBox.y >= timelineBox.y + timelineBox.height - 1, 'panels stack vertically');
+  const cells = ['.filters label', '.events .event > *', '.board .column', '.board .card > *', '.sink header > *', '.sink .stat', '.sink figure', '.sink .last-error'];
+  const clipped = await phone.evaluate((selector) => {
+    const width = document.documentElement.clientWidth;
+    const found: string[] = [];
+    for (const el of Array.from(document.querySelectorAll(selector))) {
+      const box = el.getBoundingClientRect();
+      if (box.width === 0 && box.height === 0) continue;
+      const what = `${el.tagName.toLowerCase()}.${el.className} "${(el.textContent ?? '').slice(0, 30)}"`;
+      if (box.left < 0 || box.right > width + 0.5) found.push(`${what}: spans ${Math.round(box.left)}..${Math.round(box.right)} px of ${width}`);
+      if (el.scrollWidth > el.clientWidth + 1) found.push(`${what}: ${el.scrollWidth}px of content in ${el.clientWidth}px`);
+    }
+    return found;
+  }, cells.join(', '));
+  assert.deepEqual(clipped, [], 'cells outside the screen or cut off at 390 px');
+  assert.ok(await phone.locator('.board .column').count() >= 4, 'the measured board has several columns');
+  // The user's locale: German dates ("30. Nov.").
+  assert.equal(await row(phone, 'old-1').locator('time .date').textContent(),
+    new Intl.DateTimeFormat('de-DE', { day: 'numeric', month: 'short', ...(!sameYear && { year: 'numeric' }), timeZone: 'UTC' }).format(old));
+  await assertAccessible(phone, 'the console at 390 px');
   await phone.screenshot({ path: join(OUTPUT, 'console-390.png'), fullPage: true });
 });
 
@@ -220,6 +312,7 @@ test('read tokens: the page asks for one and keeps it for the tab', { skip: brow
   const page = await open(srv);
   await page.locator('dialog.token[open]').waitFor();
   assert.equal(await row(page, 'secret-ev').count(), 0);
+  await assertAccessible(page, 'the token prompt');
   await page.fill('#token-input', 'wrong-token');
   await page.keyboard.press('Enter');
   await page.locator('dialog.token[open] .token-message', { hasText: 'not accepted' }).waitFor();

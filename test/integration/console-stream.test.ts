@@ -22,9 +22,11 @@ let srv: ConsoleServer;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'herald-console-sse-'));
   // A real sink that cannot connect (nothing listens on port 1): the panel shows it failing.
+  // Its timeout is well above the client's retries of a refused connection, so on a loaded
+  // machine too the panel shows the refusal (naming the address), not a connect timeout.
   const config = loadConfig({ env: {}, overrides: {
     server: { host: '127.0.0.1', port: 0 }, store: { url: `sqlite:${join(dir, 'herald.db')}` }, auth: { apiTokens: [WRITE], readTokens: [READ] },
-    sinks: [{ name: 'main', type: 'kafka', brokers: ['127.0.0.1:1'], timeoutMs: 1000 }],
+    sinks: [{ name: 'main', type: 'kafka', brokers: ['127.0.0.1:1'], timeoutMs: 4000 }],
   } });
   srv = await startConsoleServer(config);
 });

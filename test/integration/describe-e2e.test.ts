@@ -177,6 +177,12 @@ test('GET /asyncapi.yaml is the same document; schemas: list, 404 naming the sch
   const list = (await app.inject({ method: 'GET', url: '/v2/schemas' })).json() as Array<{ profile: string; name: string; url: string }>;
   assert.ok(list.some((e) => e.profile === 'aliecs' && e.url === '/v2/schemas/aliecs/aliecs.proto'));
   assert.ok(list.some((e) => e.profile === 'choria' && e.name === 'transition.cloudevent'));
+  // Batched webhooks' body: an array of structured CloudEvents, served like every JSON schema.
+  assert.ok(list.some((e) => e.profile === 'cloudevents' && e.name === 'batch' && e.url === '/v2/schemas/cloudevents/batch'));
+  const batch = await app.inject({ method: 'GET', url: '/v2/schemas/cloudevents/batch' });
+  assert.equal(batch.statusCode, 200);
+  assert.deepEqual(batch.json(), servedSchema(schemaEntry('cloudevents', 'batch')));
+  assert.equal(batch.json().type, 'array');
   const missing = await app.inject({ method: 'GET', url: '/v2/schemas/choria/nope' });
   assert.equal(missing.statusCode, 404);
   assert.equal(missing.json().details[0].path, 'name');

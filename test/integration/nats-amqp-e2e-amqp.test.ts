@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type Channel, type GetMessage } from 'amqplib';
 import { amqpUrl, uniqueName } from '../helpers/env.js';
 import { checkDelivery, postEvents, sinkStatus, startTestService, waitFor, type Received } from './outbox-helpers.js';
+import { assertAmqpValid } from './upstream-wire-helpers.js';
 
 const exec = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'herald-amqp-e2e-'));
@@ -42,14 +43,19 @@ async function dropConnections(name: string): Promise<string[]> {
   return pids;
 }
 
-/** Everything a queue holds, in queue order (basic.get until empty). */
-async function drainQueue(ch: Channel, queue: string): Promise<GetMessage[]> {
+/**
+ * Everything a queue holds, in queue order (basic.get until empty), each message validated
+ * against the schema Herald serves for `profile` (the queues of this test are its own).
+ */
+async function drainQueue(ch: Channel, queue: string, profile: string): Promise<GetMessage[]> {
   const out: GetMessage[] = [];
   for (;;) {
     const m = await ch.get(queue, { noAck: true });
-    if (m === false) return out;
+    if (m === false) break;
     out.push(m);
   }
+  assertAmqpValid(profile, out);
+  return out;
 }
 
 type Posted = { id: string; source: string; type: string; entity: { kind: string; id: string }; data: Record<string, unknown> };
@@ -170,7 +176,7 @@ test('herald service → outbox → RabbitMQ (cloudevents and cloudstack sinks):
   });
 
   // cloudevents: binary mode, routing key = the sink's topic, attributes as cloudEvents_ headers.
-  const ceMsgs = await drainQueue(ch, qCe);
+  const ceMsgs = await drainQueue(ch, qCe, 'cloudevents');
   const ceReport = checkDelivery(received(ceMsgs), sentByKey);
   console.log(`AMQP cloudevents: ${sent.length} events accepted, ${ceMsgs.length} messages, duplicates seen: ${ceReport.duplicates}, missing: ${ceReport.missing.length}, keys out of order: ${ceReport.orderViolations.length}, retries: ${ceStatus.retries}`);
   assert.deepEqual(ceReport.missing, [], 'cloudevents: nothing lost');
@@ -188,7 +194,7 @@ test('herald service → outbox → RabbitMQ (cloudevents and cloudstack sinks):
   assert.equal(JSON.parse(ce0.content.toString()).entityuuid, `${run}-vm0`);
 
   // cloudstack: flat JSON, routing key <source>.<category>.<type>.<resourceType>.<uuid>.
-  const csMsgs = await drainQueue(ch, qCsAll);
+  const csMsgs = await drainQueue(ch, qCsAll, 'cloudstack');
   const csReport = checkDelivery(received(csMsgs), sentByKey);
   console.log(`AMQP cloudstack: ${sent.length} events accepted, ${csMsgs.length} messages, duplicates seen: ${csReport.duplicates}, missing: ${csReport.missing.length}, keys out of order: ${csReport.orderViolations.length}, retries: ${csStatus.retries}`);
   assert.deepEqual(csReport.missing, [], 'cloudstack: nothing lost');
@@ -203,7 +209,7 @@ test('herald service → outbox → RabbitMQ (cloudevents and cloudstack sinks):
     else assert.equal(body['new-state'], e.data['new-state']);
   }
   // The queue bound with CloudStack's own pattern got the ActionEvents and nothing else.
-  const actionMsgs = await drainQueue(ch, qCsAction);
+  const actionMsgs = await drainQueue(ch, qCsAction, 'cloudstack');
   const actionIds = new Set(actionMsgs.map((m) => String(m.properties.messageId)));
   assert.deepEqual([...actionIds].sort(), sent.filter((e) => e.type === 'cloudstack.ActionEvent').map((e) => e.id).sort());
   assert.ok(actionMsgs.every((m) => m.fields.routingKey.split('.')[1] === 'ActionEvent'));

@@ -17,6 +17,7 @@ import { connect as natsConnect, type NatsConnection } from 'nats';
 import { natsUrl, uniqueName } from '../helpers/env.js';
 import { checkDelivery, freePort, postEvents, sinkStatus, startServe, startTestService, waitFor, type Received } from './outbox-helpers.js';
 import { OwnNatsServer } from '../helpers/nats-server.js';
+import { assertPublishedValid } from '../helpers/schemas.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-nats-e2e-'));
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -34,8 +35,11 @@ class OwnNats extends OwnNatsServer {
 
 interface StoredMsg { seq: number; id: string; subject: string; msgId: string | undefined; body: Record<string, unknown> }
 
-/** Every message a stream holds, read by sequence number with a plain NATS client. */
-async function readStream(nc: NatsConnection, stream: string): Promise<StoredMsg[]> {
+/**
+ * Every message a stream holds, read by sequence number with a plain NATS client, each
+ * validated against the schema Herald serves for `profile` (the streams of this test are its own).
+ */
+async function readStream(nc: NatsConnection, stream: string, profile: string): Promise<StoredMsg[]> {
   const jsm = await nc.jetstreamManager();
   const info = await jsm.streams.info(stream);
   const out: StoredMsg[] = [];
@@ -46,6 +50,9 @@ async function readStream(nc: NatsConnection, stream: string): Promise<StoredMsg
     } catch {
       continue; // deleted sequence numbers (none expected)
     }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of m.header ?? []) headers[k] = v.join(', ');
+    assertPublishedValid(profile, { transport: 'nats', topic: m.subject, value: Buffer.from(m.data), headers });
     const body = JSON.parse(Buffer.from(m.data).toString('utf8')) as Record<string, unknown>;
     out.push({ seq: m.seq, id: String(body.id), subject: m.subject, msgId: m.header?.get('Nats-Msg-Id') || undefined, body });
   }
@@ -130,7 +137,7 @@ test('herald serve → outbox → JetStream (choria): once each, in order per ke
 
   const nc = await natsConnect({ servers: nats.url });
   cleanups.push(() => nc.close());
-  const stored = await readStream(nc, stream);
+  const stored = await readStream(nc, stream, 'choria');
   const received: Received[] = stored.map((m) => ({ id: m.id, key: String(m.body.subject), partition: 0, offset: String(m.seq) }));
   const report = checkDelivery(received, sentByKey);
   console.log(`JetStream e2e: ${all.length} events accepted, ${stored.length} messages in stream ${stream}, duplicates seen: ${report.duplicates}, missing: ${report.missing.length}, keys out of order: ${report.orderViolations.length}, sink failed attempts: ${status.failed}, retries: ${status.retries}`);
@@ -199,7 +206,7 @@ test('JetStream de-duplication through the outbox: the same event queued twice i
   info = await jsm.streams.info(stream);
   console.log(`dedup: 6 publishes acknowledged (3 events + 3 re-sends), stream ${stream} holds ${info.state.messages} messages`);
   assert.equal(info.state.messages, 3);
-  const stored = await readStream(nc, stream);
+  const stored = await readStream(nc, stream, 'cloudevents');
   assert.deepEqual(stored.map((m) => m.id), events.map((e) => e.id));
   assert.deepEqual(stored.map((m) => m.msgId), events.map((e) => e.id));
 

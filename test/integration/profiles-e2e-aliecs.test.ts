@@ -17,7 +17,7 @@ import protobuf from 'protobufjs';
 import { decodeMessage } from '../../src/profiles/decode.js';
 import { ROOT, kafkaBrokers, runCli, uniqueName } from '../helpers/env.js';
 import { sinkStatus, startTestService, waitFor } from './outbox-helpers.js';
-import { api, hhmmss, readUntil, type Rec } from './profiles-e2e-helpers.js';
+import { api, assertRecordsValid, hhmmss, readUntil, type Rec } from './profiles-e2e-helpers.js';
 import { kcatMeta } from './upstream-wire-helpers.js';
 
 const root = protobuf.loadSync(join(ROOT, 'proto', 'aliecs.proto'));
@@ -78,7 +78,8 @@ test('aliecs through the REST API: notifications and lists as AliECS sends them 
 
   // Everything is on the broker now. Read until A's DONE notification was seen.
   const envOf = (r: Rec) => safe(() => notification(r).envInfo.environmentId);
-  const records = await readUntil([...STATE_TOPICS, LIST_TOPIC], (rs) => {
+  // Our notifications are validated as they are read (by environment id); lists are told ours below.
+  const records = await readUntil([...STATE_TOPICS, LIST_TOPIC], (r) => (r.topic !== LIST_TOPIC && mine.has(envOf(r) ?? '') ? 'aliecs' : undefined), (rs) => {
     const doneAt = rs.find((r) => r.topic === 'aliecs.env_state.DONE' && envOf(r) === A);
     return doneAt !== undefined && rs.some((r) => r.topic === LIST_TOPIC && safe(() => runsList(r))?.timestamp === notification(doneAt).timestamp);
   }, 45_000);
@@ -161,6 +162,8 @@ test('aliecs through the REST API: notifications and lists as AliECS sends them 
     }
   }
   assert.equal(checked, states.length + myLists.length + 1, 'kcat saw every record of this test');
+  // The lists and the start-up list decode with the served .proto too (the notifications were checked when read).
+  assert.equal(assertRecordsValid([...myLists, empty], 'aliecs'), myLists.length + 1);
 
   // Round trip through decodeMessage (by topic and content; the records carry nothing else).
   const decoded = decodeMessage(start);

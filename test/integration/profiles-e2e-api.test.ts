@@ -80,7 +80,8 @@ test('choria and cloudstack through the REST API: stored ids arrive, an event a 
 
   // Choria: the startup arrives twice on its own topic (CloudEvent and plain), with the stored id.
   const startupTopic = `choria.lifecycle.event.startup.${component}`;
-  const choria = await readUntil([startupTopic, 'choria.machine.transition'], (rs) =>
+  // choria.machine.transition is shared: ours are keyed by this test's identity.
+  const choria = await readUntil([startupTopic, 'choria.machine.transition'], (r) => (r.topic === startupTopic || r.key === identity ? 'choria' : undefined), (rs) =>
     rs.filter((r) => r.topic === startupTopic).length >= 2 && rs.filter((r) => r.topic === 'choria.machine.transition' && r.key === identity).length >= 2, 30_000);
   const startups = choria.filter((r) => r.topic === startupTopic);
   assert.equal(startups.length, 2);
@@ -119,12 +120,12 @@ test('choria and cloudstack through the REST API: stored ids arrive, an event a 
     assert.equal(d.event.id, transitionId);
     assert.equal((d.event.data as { to_state: string }).to_state, 'critical');
   }
-  const governors = await readUntil([`choria.lifecycle.event.governor.${component}`], (rs) => rs.length >= 2, 30_000);
+  const governors = await readUntil([`choria.lifecycle.event.governor.${component}`], 'choria', (rs) => rs.length >= 2, 30_000);
   assert.deepEqual(governors.map((r) => decodeMessage(r).event.id), [governorId, governorId]);
   assert.ok(governors.every((r) => (decodeMessage(r).event.data as { event_type: string }).event_type === 'timeouts'));
 
   // CloudStack: one flat record keyed by the UUID (kcat), decoding to the stored event's content.
-  const cs = await kcatAll(csTopic);
+  const cs = await kcatAll(csTopic, 'cloudstack');
   assert.equal(cs.length, 1, 'only the cloudstack event is carried by the cloudstack sink');
   assert.equal(cs[0]!.key, uuid);
   const usageTime = (await stored(usageId)).time;
@@ -132,7 +133,7 @@ test('choria and cloudstack through the REST API: stored ids arrive, an event a 
   const p = (n: number) => String(n).padStart(2, '0');
   const eventDateTime = `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
   assert.equal(cs[0]!.value, JSON.stringify({ ...usage, eventDateTime }));
-  const [csRec] = await readUntil([csTopic], (rs) => rs.length >= 1);
+  const [csRec] = await readUntil([csTopic], 'cloudstack', (rs) => rs.length >= 1);
   const csDecoded = decodeMessage(csRec!);
   assert.equal(csDecoded.profile, 'cloudstack');
   assert.equal(csDecoded.event.type, 'cloudstack.UsageEvent');
@@ -142,7 +143,7 @@ test('choria and cloudstack through the REST API: stored ids arrive, an event a 
 
   // CloudEvents (structured): every stored event, with its id.
   const ids = [startupId, transitionId, governorId, usageId];
-  const ce = await readUntil([ceTopic], (rs) => rs.length >= ids.length);
+  const ce = await readUntil([ceTopic], 'cloudevents', (rs) => rs.length >= ids.length);
   assert.deepEqual(ce.map((r) => decodeMessage(r).event.id).sort(), [...ids].sort());
   for (const r of ce) assert.equal(decodeMessage(r, 'cloudevents').profile, 'cloudevents');
 });

@@ -83,7 +83,7 @@ test('assisted through the REST API: Event and ClusterState envelopes, both capi
   await waitFor('the outbox to drain', async () => (await sinkStatus(service.address)).every((s) => s.pending === 0 && s.delivered > 0), 60_000);
 
   // kcat (independent client): five records on the stream, each keyed by the cluster id.
-  const cap = await kcatAll(capTopic);
+  const cap = await kcatAll(capTopic, 'assisted');
   assert.deepEqual(cap.map((r) => r.key), [cluster, cluster, cluster, cluster, cluster]);
   const [ev, snap1, snap2, hostSnap, hostEv] = cap.map((r) => JSON.parse(r.value) as { Name: string; Payload: Record<string, unknown>; Metadata: unknown });
   for (const r of cap) for (const s of SECRETS) assert.ok(!r.value.includes(s), `secret ${s} reached the stream: ${r.value}`);
@@ -126,7 +126,7 @@ test('assisted through the REST API: Event and ClusterState envelopes, both capi
   });
 
   // Lower-case keys with capitalized=false; same payloads.
-  const low = await kcatAll(lowTopic);
+  const low = await kcatAll(lowTopic, 'assisted');
   assert.deepEqual(low.map((r) => r.key), [cluster, cluster, cluster, cluster, cluster]);
   const lowDocs = low.map((r) => JSON.parse(r.value) as Record<string, unknown>);
   for (const d of lowDocs) assert.deepEqual(Object.keys(d), ['name', 'payload', 'metadata']);
@@ -136,7 +136,7 @@ test('assisted through the REST API: Event and ClusterState envelopes, both capi
   for (const r of low) for (const s of SECRETS) assert.ok(!r.value.includes(s), `secret ${s} reached the stream: ${r.value}`);
 
   // Round trip: decodeMessage turns the envelopes back into canonical events.
-  const read = await readUntil([capTopic, lowTopic, ceTopic], (rs) => rs.filter((r) => r.topic !== ceTopic).length >= 10
+  const read = await readUntil([capTopic, lowTopic, ceTopic], (r) => (r.topic === ceTopic ? 'cloudevents' : 'assisted'), (rs) => rs.filter((r) => r.topic !== ceTopic).length >= 10
     && [eventId, ...entityEventIds, hostEventId].every((id) => rs.some((r) => r.headers.ce_id === id)), 30_000);
   const capRecs = read.filter((r) => r.topic === capTopic);
   const decodedEvent = decodeMessage(capRecs[0]!);
@@ -193,7 +193,7 @@ test('assisted from the library publisher (no API redaction on the way): the pro
   } finally {
     await publisher.close();
   }
-  const recs = await kcatAll(topic);
+  const recs = await kcatAll(topic, 'assisted');
   assert.equal(recs.length, 2);
   for (const r of recs) for (const s of ['lib-pull-secret', 'lib-override', 'lib-proxy-pw', 'lib-array-pw']) assert.ok(!r.value.includes(s), `secret ${s} reached the stream: ${r.value}`);
   assert.deepEqual(recs.map((r) => r.key), [cluster, ''], 'keyed by the cluster id, empty when none');
@@ -253,7 +253,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     await waitFor('the outbox to drain', async () => (await sinkStatus(service.address)).every((s) => s.pending === 0 && s.delivered >= 5), 60_000);
 
     // The stream (kcat, an independent client): the cluster's four events keyed by it.
-    const recs = (await kcatAll(topic)).filter((r) => r.key === cluster);
+    const recs = (await kcatAll(topic, 'assisted')).filter((r) => r.key === cluster);
     const streamed = recs.map((r) => (JSON.parse(r.value) as { Payload: Record<string, unknown> }).Payload);
     assert.deepEqual(streamed.map((p) => p.name), ['cluster_validation_failed', 'host_registration_succeeded', 'image_info_updated', 'install_duration']);
     // pkg/kafka/json_writer.go: json.Marshal escapes <, > and & on the stream; the list's JSON

@@ -36,7 +36,9 @@ describe('choria', () => {
     assert.equal(out.topic, 'choria.lifecycle.event.startup.server');
     assert.match(out.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 
-    const recs = await readUntil([out.topic], (rs) => rs.some((x) => x.partition === Number(out.partition) && x.offset === out.offset));
+    // The shared topic: only the record emit reported is ours.
+    const ours = (x: Rec) => x.partition === Number(out.partition) && x.offset === out.offset;
+    const recs = await readUntil([out.topic], (x) => (ours(x) ? 'choria' : undefined), (rs) => rs.some(ours));
     const rec = recs.find((x) => x.partition === Number(out.partition) && x.offset === out.offset);
     assert.ok(rec, 'the emitted record was not found where emit said it went');
     assert.equal(rec.key, 'c1.example.net');
@@ -121,7 +123,8 @@ describe('choria', () => {
       outs.push(emitted(r.stdout));
     }
     assert.equal(outs[0]!.topic, 'choria.machine.transition');
-    const recs = await readUntil(['choria.machine.transition'], (rs) => outs.every((o) => rs.some((x) => x.partition === Number(o.partition) && x.offset === o.offset)));
+    const ours = (x: Rec, o: ReturnType<typeof emitted>) => x.partition === Number(o.partition) && x.offset === o.offset;
+    const recs = await readUntil(['choria.machine.transition'], (x) => (outs.some((o) => ours(x, o)) ? 'choria' : undefined), (rs) => outs.every((o) => rs.some((x) => ours(x, o))));
     const bodies = outs.map((o) => json(recs.find((x) => x.partition === Number(o.partition) && x.offset === o.offset)!));
     for (const [i, b] of bodies.entries()) {
       assert.equal(b.specversion, '1.0');
@@ -142,7 +145,7 @@ describe('choria', () => {
       await publisher.close();
     }
     const topic = `choria.lifecycle.event.startup.${component}`;
-    const recs = await readUntil([topic], (rs) => rs.length >= 1);
+    const recs = await readUntil([topic], 'choria', (rs) => rs.length >= 1);
     assert.equal(recs.length, 1);
     const rec = recs[0]!;
     assert.equal(rec.key, 'c1.example.net');
@@ -173,7 +176,7 @@ describe('cloudstack', () => {
     const out = emitted(r.stdout);
     assert.equal(out.topic, topic);
 
-    const recs = await kcatAll(topic);
+    const recs = await kcatAll(topic, 'cloudstack');
     assert.equal(recs.length, 1);
     assert.equal(recs[0]!.key, uuid);
     const value = JSON.parse(recs[0]!.value) as Record<string, unknown>;
@@ -187,7 +190,7 @@ describe('cloudstack', () => {
     assert.match(view.stdout, new RegExp(`^\\d\\d:\\d\\d:\\d\\d \\[ActionEvent\\] Account ${uuid}: ACCOUNT\\.CREATE Completed\\n$`));
 
     // Round trip (the flat format carries no id: decoding the same bytes gives the same id).
-    const [rec] = await readUntil([topic], (rs) => rs.length >= 1);
+    const [rec] = await readUntil([topic], 'cloudstack', (rs) => rs.length >= 1);
     const d = decodeMessage(rec!);
     assert.equal(d.profile, 'cloudstack');
     assert.equal(d.event.type, 'cloudstack.ActionEvent');
@@ -213,7 +216,7 @@ describe('cloudstack', () => {
       // apache/cloudstack server/src/main/java/com/cloud/vm/UserVmStateListener.java @ 7fce2656:
       // a VM transition is published twice, status preStateTransitionEvent then
       // postStateTransitionEvent, both keyed by the VM's UUID (KafkaEventBus.java @ f1c25606).
-      const recs = await kcatAll(topic);
+      const recs = await kcatAll(topic, 'cloudstack');
       assert.deepEqual(recs.map((x) => x.key), [uuid, uuid]);
       assert.deepEqual(recs.map((x) => x.value), ['preStateTransitionEvent', 'postStateTransitionEvent'].map((status) =>
         JSON.stringify({ ...data, status, eventDateTime: '2017-07-23 07:09:08 +0000' })));
@@ -222,7 +225,7 @@ describe('cloudstack', () => {
       assert.equal(view.code, 0, view.stderr);
       assert.equal(view.stdout, `${hhmmss('2017-07-23T07:09:08Z')} [ResourceStateEvent] VirtualMachine ${uuid}: Starting -> Running\n`);
 
-      const [rec] = await readUntil([topic], (rs) => rs.length >= 1);
+      const [rec] = await readUntil([topic], 'cloudstack', (rs) => rs.length >= 1);
       const d = decodeMessage(rec!);
       assert.equal(d.profile, 'cloudstack');
       assert.equal(d.event.type, 'cloudstack.ResourceStateEvent');
@@ -236,7 +239,7 @@ describe('cloudstack', () => {
       assert.equal(b.code, 2, b.stderr);
       assert.match(b.stderr, /\backs\b/);
       assert.match(b.stderr, /maybe/);
-      assert.equal((await kcatAll(topic)).length, 2, 'nothing was published with the bad file');
+      assert.equal((await kcatAll(topic, 'cloudstack')).length, 2, 'nothing was published with the bad file');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -251,7 +254,8 @@ describe('assisted', () => {
     assert.equal(r.code, 0, r.stderr);
     const out = emitted(r.stdout);
     assert.equal(out.topic, 'events-stream');
-    const recs = await readUntil([out.topic], (rs) => rs.some((x) => x.key === cluster));
+    // events-stream is shared: ours are keyed by this test's cluster.
+    const recs = await readUntil([out.topic], (x) => (x.key === cluster ? 'assisted' : undefined), (rs) => rs.some((x) => x.key === cluster));
     const rec = recs.find((x) => x.key === cluster);
     assert.ok(rec);
     const env = json(rec);

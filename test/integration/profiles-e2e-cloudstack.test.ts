@@ -21,7 +21,7 @@ import { decodeMessage } from '../../src/profiles/decode.js';
 import { amqpUrl, kafkaBrokers, uniqueName } from '../helpers/env.js';
 import { sinkStatus, startTestService, waitFor } from './outbox-helpers.js';
 import { api, readUntil } from './profiles-e2e-helpers.js';
-import { kcatMeta, setProperties } from './upstream-wire-helpers.js';
+import { assertAmqpValid, kcatMeta, setProperties } from './upstream-wire-helpers.js';
 
 test('cloudstack over Kafka and RabbitMQ: no headers, keys and routing keys as CloudStack, PERSISTENT_TEXT_PLAIN, Gson bodies', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-e2e-cs-'));
@@ -97,10 +97,12 @@ test('cloudstack over Kafka and RabbitMQ: no headers, keys and routing keys as C
   assert.deepEqual(vmMessages.slice(1).map((m) => JSON.parse(m.content.toString())), ['preStateTransitionEvent', 'postStateTransitionEvent'].map((status) => (
     { resource: 'VirtualMachine', id: vm, 'old-state': 'Stopped', 'new-state': 'Starting', status, eventDateTime: '2024-05-01 12:00:00 +0000' })));
   const bodies = got.map((m) => m.content.toString('utf8'));
+  // Every body, as delivered with its routing key and properties, matches the served schema of its category.
+  assertAmqpValid('cloudstack', got);
 
   // Kafka: ProducerRecord(topic, resourceUuid, description) — the same bodies, key = the UUID
   // (null for the alert), no headers (kcat).
-  const records = await readUntil([topic], (rs) => rs.length >= 5, 30_000);
+  const records = await readUntil([topic], 'cloudstack', (rs) => rs.length >= 5, 30_000);
   assert.deepEqual(records.map((r) => r.value!.toString('utf8')).sort(), [...bodies].sort(), 'the same bytes on both buses');
   const meta = await kcatMeta(topic);
   const keyOf = (k: { keyLength: number; key: string }) => (k.keyLength === -1 ? '(null)' : k.key);

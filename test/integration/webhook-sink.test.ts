@@ -10,8 +10,10 @@
  * - HTTPS with a custom CA, mutual TLS with a client certificate, an untrusted certificate
  *   named as such; redirects never followed;
  * - the secret never appears in errors or the endpoint status.
+ * Every request any receiver got is validated against the schema Herald serves for its sink's
+ * profile (binary: the ce- headers; structured: the event; batched: cloudevents/batch).
  */
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +29,7 @@ import type { OutgoingMessage, PublishOutcome, Sink } from '../../src/transports
 import { fromWebhookRequest } from '../../src/transports/webhook/mapping.js';
 import { bindingFor } from '../helpers/sinks.js';
 import { silentLogger } from '../../src/log.js';
+import { assertPublishedValid } from '../helpers/schemas.js';
 import { verifyStandardWebhook, WebhookReceiver, type ReceivedRequest } from '../helpers/webhook-receiver.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwKq3h3UpHQVY=';
@@ -42,6 +45,23 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The profile of the sink posting to each URL, and how many of each receiver's requests were validated. */
+const profileOfUrl = new Map<string, string>();
+const validated = new Map<WebhookReceiver, number>();
+
+// After each test: every request that arrived since, whatever the receiver answered, matches
+// the served schema of the profile of the sink that sent it.
+afterEach(() => {
+  for (const r of receivers) {
+    for (const q of r.requests.slice(validated.get(r) ?? 0)) {
+      const profile = profileOfUrl.get(r.url(q.path));
+      assert.ok(profile !== undefined, `a request to ${q.path} that no sink of this test posts to`);
+      assertPublishedValid(profile, { transport: 'webhook', topic: q.path, value: q.body, headers: q.headers });
+    }
+    validated.set(r, r.requests.length);
+  }
+});
+
 async function receiver(options: ConstructorParameters<typeof WebhookReceiver>[0] = {}): Promise<WebhookReceiver> {
   const r = await new WebhookReceiver(options).start();
   receivers.push(r);
@@ -51,6 +71,7 @@ async function receiver(options: ConstructorParameters<typeof WebhookReceiver>[0
 /** A sink with its binding, so tests publish what the profile really encodes. */
 async function webhook(config: Record<string, unknown>): Promise<{ sink: Sink; encode: (e: HeraldEvent) => OutgoingMessage[] }> {
   const binding = bindingFor({ name: 'hook', type: 'webhook', timeoutMs: 5000, ...config } as SinkConfig);
+  profileOfUrl.set(String(config.url), binding.profile.name);
   const sink = await binding.createSink({ logger: silentLogger });
   sinks.push(sink);
   return { sink, encode: (e) => binding.encode(e) };

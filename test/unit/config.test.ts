@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/index.js';
+import { checkServeConfig, loadConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-config-'));
@@ -85,4 +85,52 @@ test('a config file that is not YAML names the file', () => {
   const f = file('d.yaml', 'server: [unclosed\n');
   assert.throws(() => loadConfig({ file: f, env: {} }), /config file .*d\.yaml is not valid YAML/);
   assert.throws(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} }), /cannot read config file .*ENOENT/);
+});
+
+test('auth.requireTokens: off by default, HERALD_REQUIRE_TOKENS and the file key are booleans', () => {
+  assert.equal(loadConfig({ env: {} }).auth.requireTokens, false);
+  assert.equal(loadConfig({ env: { HERALD_REQUIRE_TOKENS: 'true' } }).auth.requireTokens, true);
+  assert.equal(loadConfig({ env: { HERALD_REQUIRE_TOKENS: '0' } }).auth.requireTokens, false);
+  // Only the variable given changes: tokens from the file stay when the env sets requireTokens.
+  const f = file('tokens.yaml', 'auth: { apiTokens: [file-token-123], requireTokens: false }\n');
+  const c = loadConfig({ file: f, env: { HERALD_REQUIRE_TOKENS: 'yes' } });
+  assert.equal(c.auth.requireTokens, true);
+  assert.deepEqual(c.auth.apiTokens, ['file-token-123']);
+  assert.throws(() => loadConfig({ env: { HERALD_REQUIRE_TOKENS: 'always' } }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.exitCode, 2);
+    assert.deepEqual(err.details.map((d) => d.path), ['HERALD_REQUIRE_TOKENS']);
+    return true;
+  });
+  assert.throws(() => loadConfig({ file: file('req.yaml', 'auth: { requireTokens: "yes" }\n'), env: {} }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.details[0]!.path, 'auth.requireTokens');
+    return true;
+  });
+});
+
+test('checkServeConfig: requireTokens without an API token is refused naming HERALD_API_TOKENS; with one it passes', () => {
+  const refused = (env: NodeJS.ProcessEnv) => assert.throws(() => checkServeConfig(loadConfig({ env })), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.exitCode, 2);
+    assert.match(err.message, /HERALD_API_TOKENS/);
+    assert.deepEqual(err.details.map((d) => d.path), ['HERALD_API_TOKENS']);
+    return true;
+  });
+  refused({ HERALD_REQUIRE_TOKENS: 'true' });
+  refused({ HERALD_REQUIRE_TOKENS: 'true', HERALD_API_TOKENS: '' });
+  refused({ HERALD_REQUIRE_TOKENS: 'true', HERALD_API_TOKENS: ' , ' });
+  // Read tokens do not protect writes.
+  refused({ HERALD_REQUIRE_TOKENS: 'true', HERALD_READ_TOKENS: 'read-token-123' });
+  const secret = 'write-token-123';
+  checkServeConfig(loadConfig({ env: { HERALD_REQUIRE_TOKENS: 'true', HERALD_API_TOKENS: secret } }));
+  // Without the switch, no tokens is the documented open default (loopback bind).
+  checkServeConfig(loadConfig({ env: {} }));
+  // The refusal names the variable, never a configured token.
+  try {
+    checkServeConfig(loadConfig({ env: { HERALD_REQUIRE_TOKENS: 'true', HERALD_READ_TOKENS: 'read-token-456' } }));
+    assert.fail('refused');
+  } catch (err) {
+    assert.doesNotMatch((err as Error).message, /read-token-456/);
+  }
 });

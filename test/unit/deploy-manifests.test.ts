@@ -125,8 +125,8 @@ describe('Dockerfile', () => {
   const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
   const lines = text.split('\n').filter((l) => !l.startsWith('#'));
 
-  it('builds on node:20-slim with npm ci and runs herald as a non-root user', () => {
-    assert.ok(lines.filter((l) => l.startsWith('FROM ')).every((l) => /^FROM node:20-slim\b/.test(l)));
+  it('builds on a Node.js 20 slim image with npm ci and runs herald as a non-root user', () => {
+    assert.ok(lines.filter((l) => l.startsWith('FROM ')).every((l) => /^FROM node:20[.\d]*-(\w+-)?slim\b/.test(l)));
     assert.ok(lines.some((l) => /^RUN .*npm ci\b/.test(l)));
     const user = lines.filter((l) => l.startsWith('USER ')).pop();
     assert.ok(user, 'a USER line');

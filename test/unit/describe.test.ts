@@ -34,6 +34,7 @@ import { schemaCatalogue, schemaEntry, servedSchema } from '../../src/describe/s
 import { PROFILE_NAMES } from '../../src/profiles/registry.js';
 import { UsageError } from '../../src/errors.js';
 import { run as runDescribe } from '../../src/cli/describe.js';
+import { toBatchRequest } from '../../src/transports/webhook/mapping.js';
 import { assertPublishedValid, schemaProblems, validatorOf } from '../helpers/schemas.js';
 import { ROOT } from '../helpers/env.js';
 
@@ -79,6 +80,7 @@ before(() => {
     { name: 'amqp-ce', type: 'amqp', url: `amqp://guest:${SECRETS.amqpPassword}@127.0.0.1:5672`, topic: 'herald.amqp' },
     { name: 'webhook-ce', type: 'webhook', url: `https://herald:${SECRETS.webhookUrlPassword}@hooks.example.com/services/${SECRETS.webhookPathToken}?token=${SECRETS.webhookQuery}`, secret: WEBHOOK_SECRET, headers: { Authorization: SECRETS.webhookHeader } },
     { name: 'webhook-rotating', type: 'webhook', url: 'https://hooks.example.com/in', secrets: [WEBHOOK_SECRET, WEBHOOK_SECRET_2], profile: 'cloudstack' },
+    { name: 'webhook-batch', type: 'webhook', url: 'https://hooks.example.com/batch', secret: WEBHOOK_SECRET, mode: 'structured', batch: 10 },
     { name: 'stdout', type: 'stdout' },
   ]);
 });
@@ -189,6 +191,19 @@ describe('the AsyncAPI document', () => {
     assert.ok(['ce-id', 'webhook-id', 'webhook-timestamp', 'webhook-signature'].every((h) => h in wh.headers.properties));
     assert.equal('authorization' in wh.headers.properties, false);
     assert.equal(wh.bindings.http.bindingVersion, '0.3.0');
+    // Batched webhook: one message per request, an array of structured events with its own schema.
+    const [batchChannel, ...others] = channelsOf(d, 'webhook-batch');
+    assert.equal(others.length, 0);
+    assert.deepEqual(Object.keys(batchChannel!.messages), ['batch']);
+    const batch = batchChannel!.messages.batch as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.equal(batch.contentType, 'application/cloudevents-batch+json; charset=UTF-8');
+    assert.equal(batch.payload.$ref, '#/components/schemas/cloudevents-batch');
+    assert.equal(batch['x-herald-schema'], '/v2/schemas/cloudevents/batch');
+    assert.equal(Object.keys(batch.headers.properties).some((h) => h.startsWith('ce-')), false, 'no ce- headers: the events are structured');
+    assert.ok(['content-type', 'webhook-id', 'webhook-signature'].every((h) => h in batch.headers.properties));
+    const components = (d.components as { schemas: Record<string, { type?: string; items?: unknown }> }).schemas;
+    assert.equal(components['cloudevents-batch']!.type, 'array');
+    assert.deepEqual(components['cloudevents-batch']!.items, schemaEntry('cloudevents', 'event').schema);
   });
 });
 
@@ -226,6 +241,14 @@ describe('the served schemas', () => {
     }
   });
 
+  it('a batched webhook request of the samples validates against cloudevents/batch', () => {
+    const [binding] = createBindings(validateSinks([{ name: 'b', type: 'webhook', url: 'https://h.example/in', mode: 'structured', batch: 5 } as SinkConfig]), { env: {} });
+    const messages = samplesOf('cloudevents').flatMap((s) => binding!.encode(s.event));
+    const request = toBatchRequest(messages, messages.map((m) => m.eventId));
+    assert.equal(assertPublishedValid('cloudevents', { transport: 'webhook', topic: '/in', value: request.body, headers: request.headers }), 'batch');
+    assert.equal((JSON.parse(request.body!.toString()) as unknown[]).length, messages.length);
+  });
+
   it('refuses what the profiles never publish', () => {
     // choria-io/schemas choria/machine/v1/transition.json: additionalProperties false.
     const transition = { protocol: 'io.choria.machine.v1.transition', identity: 'n1', id: 'i', version: '1', timestamp: 1, machine: 'm', transition: 't', from_state: 'a', to_state: 'b' };
@@ -236,6 +259,11 @@ describe('the served schemas', () => {
     assert.notDeepEqual(schemaProblems('assisted', 'Event', { Name: 'Event', Payload: { event_time: '2026-01-01T00:00:00.000Z', message: '', severity: 'debug' }, Metadata: { versions: {} } }), []);
     assert.notDeepEqual(schemaProblems('cloudstack', 'ActionEvent', { event: 'VM.CREATE', eventDateTime: '2026-01-01T00:00:00Z' }), [], 'eventDateTime is yyyy-MM-dd HH:mm:ss Z');
     assert.notDeepEqual(schemaProblems('cloudevents', 'event', { specversion: '1.0', id: 'x', source: 's', type: 't', time: '2026-01-01T00:00:00Z', severity: 'loud' }), []);
+    // CloudEvents JSON batch format: an array of structured events, each checked as one.
+    const ce = { specversion: '1.0', id: 'x', source: 's', type: 't', time: '2026-01-01T00:00:00Z' };
+    assert.deepEqual(schemaProblems('cloudevents', 'batch', [ce, { ...ce, id: 'y', data: { n: 1 } }]), []);
+    assert.notDeepEqual(schemaProblems('cloudevents', 'batch', ce), [], 'a single event is no batch');
+    assert.notDeepEqual(schemaProblems('cloudevents', 'batch', [ce, { ...ce, id: undefined }]), [], 'every item needs an id');
   });
 });
 

@@ -15,6 +15,7 @@ import type { HeraldEvent } from '../../src/events/schema.js';
 import { silentLogger } from '../../src/log.js';
 import type { OutgoingMessage } from '../../src/profiles/types.js';
 import { createBindings } from '../../src/delivery/binding.js';
+import { destinationOf } from '../../src/outbox/relay.js';
 import { outboxSchema } from '../../src/outbox/schema.js';
 import { DurableHandover } from '../../src/pipeline/handovers.js';
 import { Ingest } from '../../src/pipeline/ingest.js';
@@ -258,4 +259,15 @@ test('profile.onStart: the aliecs empty list goes out when the relay starts, bef
   assert.equal(made.ecs!.sent[0]!.topic, 'aliecs.env_list.RUNNING');
   // AliECS's Init sends the list without a key (AliceO2Group/Control core/integration/kafka/plugin.go, produceMessage).
   assert.equal(made.ecs!.sent[0]!.key, undefined);
+});
+
+test('timeout messages name where the sink sends, never its credentials', () => {
+  assert.equal(destinationOf({ type: 'kafka', brokers: ['b1:9092', 'b2:9092'] }), 'b1:9092,b2:9092');
+  assert.equal(destinationOf({ type: 'amqp', url: 'amqp://guest:s3cret@127.0.0.1:5672/vh' }), 'amqp://127.0.0.1:5672/vh');
+  assert.equal(destinationOf({ type: 'nats', url: 'nats://tok3n@n1:4222,nats://n2:4222' }), 'nats://n1:4222,nats://n2:4222');
+  assert.equal(destinationOf({ type: 'webhook', url: 'https://u:p4ss@hooks.example/in?token=t0ken#x' }), 'https://hooks.example/in');
+  for (const c of [{ url: 'amqp://guest:s3cret@h' }, { url: 'nats://tok3n@n1:4222' }, { url: 'https://u:p4ss@h/p?token=t0ken' }, { url: 'not a url, user:pw@host?key=k3y' }, { url: 'amqp://u:pa/s3cret@h:5672' }]) {
+    assert.doesNotMatch(destinationOf(c) ?? '', /s3cret|tok3n|p4ss|t0ken|pw|k3y/, JSON.stringify(c));
+  }
+  assert.equal(destinationOf({ type: 'x' }), undefined);
 });

@@ -16,6 +16,7 @@ import { assistedListEvent } from '../../profiles/assisted.js';
 import { AssistedQueryError, planAssistedList } from '../assisted-query.js';
 import type { ApiContext } from '../context.js';
 import { RETRY_AFTER_SECONDS } from '../errors.js';
+import { named, ref } from '../schemas.js';
 
 /** swagger.yaml basePath. */
 export const ASSISTED_BASE_PATH = '/api/assisted-install';
@@ -38,7 +39,8 @@ const AssistedEventsQuery = Type.Object({
   categories: q('A comma-separated list of event categories (default: user).'),
 });
 
-const ModelsEvent = Type.Object({
+// Components of the OpenAPI document, named after upstream's models.
+const ModelsEvent = named('AssistedEvent', Type.Object({
   cluster_id: Type.Optional(Type.String({ format: 'uuid' })),
   event_time: Type.String({ format: 'date-time' }),
   host_id: Type.Optional(Type.String({ format: 'uuid' })),
@@ -47,9 +49,12 @@ const ModelsEvent = Type.Object({
   name: Type.Optional(Type.String()),
   props: Type.Optional(Type.String()),
   severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('error'), Type.Literal('critical')]),
-});
-const InfraError = Type.Object({ code: Type.Integer(), message: Type.String() });
-const ModelsError = Type.Object({ code: Type.String(), href: Type.String(), id: Type.Integer(), kind: Type.String(), reason: Type.String() });
+}), "The Assisted Installer's models.Event");
+const InfraError = named('AssistedInfraError', Type.Object({ code: Type.Integer(), message: Type.String() }), "The Assisted Installer's infra_error (400, 401, 403)");
+const ModelsError = named('AssistedError', Type.Object({ code: Type.String(), href: Type.String(), id: Type.Integer(), kind: Type.String(), reason: Type.String() }), "The Assisted Installer's error model (500)");
+
+/** The named schemas of this route, registered by buildApp (see COMPONENTS in ../schemas.ts). */
+export const ASSISTED_COMPONENTS = [ModelsEvent, InfraError, ModelsError];
 
 const count = (description: string) => Type.Integer({ minimum: 0, description });
 
@@ -84,7 +89,8 @@ export const assistedRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = as
       querystring: AssistedEventsQuery,
       response: {
         200: {
-          ...Type.Array(ModelsEvent),
+          ...Type.Array(ref(ModelsEvent)),
+          'x-response-description': 'The events (models.Event), as the service lists them',
           headers: {
             'Severity-Count-Info': count("Count of events with severity 'info' (with cluster_id; every filter but severities)."),
             'Severity-Count-Warning': count("Count of events with severity 'warning'."),
@@ -93,10 +99,13 @@ export const assistedRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = as
             'Event-Count': count('Count of events retrieved (every filter, before limit and offset).'),
           },
         },
-        400: InfraError,
-        401: InfraError,
-        403: InfraError,
-        500: ModelsError,
+        400: ref(InfraError, { description: "A bad parameter, with go-openapi's message for the first one" }),
+        401: ref(InfraError, { description: 'No bearer token, and read tokens are configured', headers: { 'WWW-Authenticate': Type.String({ description: 'Always `Bearer`' }) } }),
+        403: ref(InfraError, { description: 'The bearer token is not accepted' }),
+        500: ref(ModelsError, {
+          description: 'The store failed (with Retry-After when it is only unavailable)',
+          headers: { 'Retry-After': Type.Integer({ minimum: 0, description: 'Seconds to wait before retrying (a store that is unavailable or closing)' }) },
+        }),
       },
     },
   }, async (request, reply) => {

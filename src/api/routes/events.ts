@@ -5,10 +5,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { HeraldError } from '../../errors.js';
+import { SEVERITIES } from '../../events/schema.js';
 import type { ApiContext } from '../context.js';
 import { toEventQuery } from '../query.js';
 import { assistedRoutes } from './assisted.js';
-import { Accepted, errors, Event, EventsBody, EventsQuery } from '../schemas.js';
+import { Accepted, errors, Event, EventPage, EventsBody, EventsQuery, ref } from '../schemas.js';
+
+/** The list's count headers, one per severity, in the order they are sent. */
+const SEVERITY_HEADERS = SEVERITIES.map((s) => [`Severity-Count-${s[0]!.toUpperCase()}${s.slice(1)}`, s] as const);
+
+const count = (description: string) => Type.Integer({ minimum: 0, description });
 
 /** Every this many accepted events, one info line (a milestone), instead of a line per request. */
 const MILESTONE = 10_000;
@@ -22,9 +28,19 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asyn
     config: { access: 'write' },
     schema: {
       summary: 'Ingest one event or a batch (at most 1000), all or nothing',
+      description: 'The answer 202 comes once the events are durably stored (with an outbox, their deliveries too). A bad event rejects the whole request: 400 with every problem and its path (`[3].type` in a batch). An id already stored is accepted again and stored once (safe retries).',
+      operationId: 'ingestEvents',
       tags: ['events'],
+      // Only read by the OpenAPI generator: the media types the JSON parser takes (app.ts).
+      consumes: ['application/json', 'application/cloudevents+json', 'application/cloudevents-batch+json'],
       body: EventsBody,
-      response: { 202: Accepted, ...errors(400, 401, 403, 413, 415, 503) },
+      response: {
+        202: ref(Accepted, { description: 'Stored' }),
+        ...errors(
+          [400, 'An event is invalid (INVALID_EVENT: `details` lists every problem with its path, `[3].type` in a batch), or the body is not JSON, not UTF-8 or empty (INVALID_REQUEST)'],
+          401, 403, 413, 415, 503, 507,
+        ),
+      },
     },
   }, async (request, reply) => {
     const body: unknown = request.body;
@@ -44,32 +60,26 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asyn
     config: { access: 'read' },
     schema: {
       summary: 'List events with filters, paging and counts (Event-Count, Severity-Count-* headers)',
+      operationId: 'listEvents',
       tags: ['events'],
       querystring: EventsQuery,
       response: {
-        200: {
-          ...Type.Array(Event),
-          // @fastify/swagger documents response headers given as a plain name -> schema map.
+        // @fastify/swagger documents response headers given as a plain name -> schema map.
+        200: ref(EventPage, {
+          description: 'One page of the matching events, with the counts in the headers',
           headers: {
-            'Event-Count': Type.Integer({ description: 'Events matching every filter (ignoring limit/offset)' }),
-            'Severity-Count-Info': Type.Integer({ description: 'Events per severity within every filter except severities' }),
-            'Severity-Count-Warning': Type.Integer(),
-            'Severity-Count-Error': Type.Integer(),
-            'Severity-Count-Critical': Type.Integer(),
+            'Event-Count': count('Events matching every filter, ignoring limit and offset'),
+            ...Object.fromEntries(SEVERITY_HEADERS.map(([name, severity]) => [name, count(`Events of severity ${severity} matching every filter except severities (the counts of the other severities stay visible), ignoring limit and offset`)])),
           },
-        },
-        ...errors(400, 401, 403, 503),
+        }),
+        ...errors([400, 'A query parameter is invalid (`details` names it: a negative or too large `limit`, an unknown `order` or severity, a date that is not RFC 3339, `since` after `until`, an Assisted alias with `entity_kind`/`entity_id`)'], 401, 403, 503),
       },
     },
   }, async (request, reply) => {
     const page = await ctx.store.query(toEventQuery(request.query));
     void reply.headers({
       'Event-Count': String(page.total),
-      'Severity-Count-Debug': String(page.severityCounts.debug),
-      'Severity-Count-Info': String(page.severityCounts.info),
-      'Severity-Count-Warning': String(page.severityCounts.warning),
-      'Severity-Count-Error': String(page.severityCounts.error),
-      'Severity-Count-Critical': String(page.severityCounts.critical),
+      ...Object.fromEntries(SEVERITY_HEADERS.map(([name, severity]) => [name, String(page.severityCounts[severity])])),
     });
     return page.events;
   });
@@ -78,9 +88,13 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asyn
     config: { access: 'read' },
     schema: {
       summary: 'One event by id',
+      operationId: 'getEvent',
       tags: ['events'],
-      params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) }),
-      response: { 200: Event, ...errors(401, 403, 404, 503) },
+      params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 255, description: 'The event id' }) }),
+      response: {
+        200: ref(Event, { description: 'The event' }),
+        ...errors([400, 'The id is longer than 255 characters (`details`: `id`)'], 401, 403, [404, 'No event with this id (never stored, or removed by retention)'], 503),
+      },
     },
   }, async (request) => {
     const event = await ctx.store.get(request.params.id);

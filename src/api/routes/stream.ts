@@ -8,6 +8,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { HeraldEvent } from '../../events/index.js';
 import { SseStalled, sseWriter } from '../../shared/sse.js';
 import type { ApiContext } from '../context.js';
@@ -80,10 +81,28 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asyn
     config: { access: 'read' },
     schema: {
       summary: 'Live events as server-sent events (text/event-stream), same filters as the list; resumes after Last-Event-ID',
+      operationId: 'streamEvents',
       tags: ['events'],
       querystring: StreamQuery,
-      produces: ['text/event-stream'],
-      response: { ...errors(400, 401, 403, 503) },
+      headers: Type.Object({
+        'last-event-id': Type.Optional(Type.String({ description: 'Resume after this event id (what an EventSource sends when it reconnects); wins over `last_event_id`' })),
+      }),
+      response: {
+        200: {
+          description: 'The stream: it stays open until the client or the server ends it',
+          content: {
+            'text/event-stream': {
+              schema: Type.String({
+                description: 'Server-sent events. Each event is a message with `id: <event id>` and `data: <the Event as JSON>`. '
+                  + 'A resume point the store no longer holds gives one `event: gap` message (`data`: `{"code":"RESUME_POINT_GONE","lastEventId","message"}`), then the stream continues from now; '
+                  + 'a failing store read gives `event: error` (`data`: `{"error","code"}`) and the stream keeps trying. Comments (`:`) keep the connection alive. '
+                  + 'A client that reads nothing for server.streamStallMs is cut off; it resumes with Last-Event-ID.',
+              }),
+            },
+          },
+        },
+        ...errors(400, 401, 403, 503),
+      },
     },
   }, async (request, reply) => {
     const { last_event_id: lastIdParam, ...filters } = request.query;

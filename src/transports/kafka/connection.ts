@@ -4,10 +4,9 @@
  * and HERALD_KAFKA_* variables. Explicit settings (config, flags) win over the properties file.
  */
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import type { SASLOptions } from '@platformatic/kafka';
 import { ConfigError } from '../../errors.js';
 import { loadProducerProperties, type KafkaClientSettings } from './properties.js';
-import { toClientOptions } from './security/client.js';
+import { toClientOptions, type KafkaSaslClientOptions } from './security/client.js';
 import { resolveKafkaSecurity, type KafkaSecurity } from './security/settings.js';
 
 /** Default bound for every broker operation (connect, produce, admin calls). */
@@ -34,7 +33,7 @@ export interface KafkaConnection {
   /** TLS/SASL from the properties file and HERALD_KAFKA_* variables (variables win), if any. */
   security?: KafkaSecurity;
   tls?: TlsOptions;
-  sasl?: SASLOptions;
+  sasl?: KafkaSaslClientOptions;
 }
 
 /** Merges config, properties file and environment into client connection settings. */
@@ -78,7 +77,7 @@ export function baseClientOptions(conn: KafkaConnection): {
   retries: number;
   retryDelay: number;
   tls?: TlsOptions;
-  sasl?: SASLOptions;
+  sasl?: KafkaSaslClientOptions;
 } {
   return {
     clientId: conn.clientId,

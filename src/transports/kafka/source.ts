@@ -5,6 +5,9 @@
  * after ack() (at-least-once). Without one, the source joins a fresh random group that never
  * commits: every reader sees every message, and nothing is left behind but an empty group
  * the broker expires. A `pattern` is resolved against the cluster's topics once, at start.
+ * With `seek` (`herald view --partition/--offset`, like `kcat -C -p -o`) the start offset of
+ * every partition read is resolved first (ListOffsets: earliest, latest, or the first offset
+ * at or after a timestamp) and reading starts there, committing to the group if one is given.
  */
 import { randomUUID } from 'node:crypto';
 import { Consumer, type Message, type MessagesStream } from '@platformatic/kafka';
@@ -13,8 +16,9 @@ import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
 import type { ReceivedMessage, Source, SourceOptions } from '../types.js';
 import { baseClientOptions, resolveKafkaConnection, type KafkaConnection } from './connection.js';
-import { toHeraldError, withTimeout } from './errors.js';
+import { kafkaErrorIds, toHeraldError, withTimeout } from './errors.js';
 import { fromKafkaRecord } from './mapping.js';
+import { startOffset, type OffsetSpec } from './offsets.js';
 import { listTopicNames } from './topics.js';
 
 /** Options of a Kafka source: topics or a pattern, where to start, an optional group. */
@@ -30,7 +34,13 @@ export interface KafkaSourceOptions extends SourceOptions {
   /** Optional Java-style properties file for TLS/SASL settings. */
   producerProperties?: string;
   logger?: Logger;
+  /** Start at these offsets (of this partition only, when given) instead of the group's or `from`. */
+  seek?: { partition?: number; offset: OffsetSpec };
 }
+
+/** Retriable answers to a group join while the coordinator moves or loads (see #whileCoordinatorMoves). */
+const COORDINATOR_MOVING = new Set(['NOT_COORDINATOR', 'COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE']);
+const COORDINATOR_RETRY_MS = 500;
 
 /** A Source reading Kafka topics; see the module comment for groups and patterns. */
 export class KafkaSource implements Source {
@@ -94,7 +104,8 @@ export class KafkaSource implements Source {
       });
     }
     try {
-      const stream = await withTimeout(
+      if (this.#options.seek !== undefined) return await this.#seek(consumer, topics, this.#options.seek, where);
+      const stream = await this.#whileCoordinatorMoves(() => withTimeout(
         consumer.consume({
           topics,
           autocommit: false,
@@ -104,13 +115,56 @@ export class KafkaSource implements Source {
         }),
         this.#conn.timeoutMs,
         `${where} (topics ${topics.join(', ')})`,
-      );
+      ));
       this.#logger.debug({ topics, group }, 'kafka source started');
       return stream;
     } catch (err) {
       await this.close();
       throw toHeraldError(err, `${where} (topics ${topics.join(', ')})`, this.#conn);
     }
+  }
+
+  /**
+   * Joining a group right after a broker restarted (or lost its leadership) answers
+   * NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS until the group coordinator has loaded its
+   * partition of __consumer_offsets — retriable errors by the protocol, which the client gives
+   * up on after its few quick retries. Like Kafka's own consumer, keep trying for the start
+   * timeout instead of failing the reader.
+   */
+  async #whileCoordinatorMoves<T>(join: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.#conn.timeoutMs;
+    for (;;) {
+      try {
+        return await join();
+      } catch (err) {
+        const moving = kafkaErrorIds(err).some((id) => COORDINATOR_MOVING.has(id));
+        if (!moving || this.#closed || Date.now() + COORDINATOR_RETRY_MS >= deadline) throw err;
+        this.#logger.debug({ errors: kafkaErrorIds(err) }, 'the group coordinator is not ready yet; joining again');
+        await new Promise((r) => setTimeout(r, COORDINATOR_RETRY_MS));
+      }
+    }
+  }
+
+  /** Reads from resolved offsets (see the module comment). */
+  async #seek(consumer: Consumer<Buffer, Buffer, Buffer, Buffer>, topics: string[], seek: NonNullable<KafkaSourceOptions['seek']>, where: string): Promise<MessagesStream<Buffer, Buffer, Buffer, Buffer>> {
+    const only = seek.partition;
+    const partitions = only !== undefined ? Object.fromEntries(topics.map((t) => [t, [only]])) : undefined;
+    const list = (timestamp: bigint) => withTimeout(consumer.listOffsets({ topics, ...(partitions && { partitions }), timestamp }), this.#conn.timeoutMs, where)
+      .catch((err: unknown) => {
+        if (/partition\(s\) not found/i.test((err as Error)?.message ?? '')) throw new HeraldError('NOT_FOUND', `no partition ${only} in ${topics.join(', ')}`, { cause: err });
+        throw err;
+      });
+    const [earliest, latest] = [await list(-2n), await list(-1n)];
+    const at = seek.offset.kind === 'timestamp' ? await list(seek.offset.ms) : undefined;
+    const offsets: { topic: string; partition: number; offset: bigint }[] = [];
+    for (const topic of topics) {
+      (latest.get(topic) ?? []).forEach((end, partition) => {
+        if (end === undefined) return;
+        offsets.push({ topic, partition, offset: startOffset(seek.offset, earliest.get(topic)?.[partition] ?? 0n, end, at?.get(topic)?.[partition]) });
+      });
+    }
+    if (offsets.length === 0) throw new HeraldError('NOT_FOUND', `no partition ${only ?? ''} in ${topics.join(', ')}`);
+    return this.#whileCoordinatorMoves(() => withTimeout(consumer.consume({ topics, autocommit: false, mode: 'manual', offsets }), this.#conn.timeoutMs, where));
   }
 
   /**
@@ -130,9 +184,11 @@ export class KafkaSource implements Source {
     const stream = this.#stream;
     if (stream === undefined) return;
     const committing = this.#options.group !== undefined;
+    const only = this.#options.seek?.partition;
     try {
       for await (const m of stream as AsyncIterable<Message<Buffer, Buffer, Buffer, Buffer>>) {
         if (this.#closed) break;
+        if (only !== undefined && m.partition !== only) continue;
         yield {
           ...fromKafkaRecord(m),
           ack: async () => {

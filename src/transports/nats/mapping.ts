@@ -2,49 +2,20 @@
  * How an OutgoingMessage becomes a NATS message: subject, headers and the JetStream
  * de-duplication id. Pure functions, so the mapping is tested without a server.
  */
-import { createHash } from 'node:crypto';
 import { headers as natsHeaders, type MsgHdrs } from 'nats';
+import { stableMessageIds } from '../shared/message-ids.js';
 import type { IncomingMessage, OutgoingMessage } from '../types.js';
 
 /** The JetStream header that de-duplicates retried publishes within the duplicate window. */
 export const MSG_ID_HEADER = 'Nats-Msg-Id';
 
 /**
- * One `Nats-Msg-Id` per message of a batch: the event id for an event's first message and
- * `<eventId>:<n>` (n = 1, 2, ...) for its further, different messages, counted in batch order.
- * An event that maps to several messages (aliecs leave/enter/list) thus gets distinct ids, and
- * a retry of the same event — which re-encodes to the same messages in the same order — gets
- * the same ids, so JetStream drops the copies. A message identical to an earlier one of the
- * same event in the batch (same subject, bytes and headers: a second outbox entry of one event,
- * e.g. a replay queued while the original was still pending) gets that message's id, so the
- * copy is dropped too instead of being stored under `<eventId>:<n>`. A header `Nats-Msg-Id`
- * set by the profile wins.
+ * One `Nats-Msg-Id` per message of a batch (shared/message-ids.ts: the event id, `<eventId>:<n>`
+ * for an event's further messages, the same id for an identical copy, so JetStream drops
+ * retried and repeated publishes). A header `Nats-Msg-Id` set by the profile wins.
  */
 export function natsMessageIds(messages: readonly OutgoingMessage[]): string[] {
-  const byEvent = new Map<string, Map<string, string>>();
-  return messages.map((m) => {
-    const explicit = m.headers?.[MSG_ID_HEADER];
-    if (explicit !== undefined) return explicit;
-    let ids = byEvent.get(m.eventId);
-    if (ids === undefined) {
-      ids = new Map();
-      byEvent.set(m.eventId, ids);
-    }
-    const sig = messageSignature(m);
-    const known = ids.get(sig);
-    if (known !== undefined) return known;
-    const id = ids.size === 0 ? m.eventId : `${m.eventId}:${ids.size}`;
-    ids.set(sig, id);
-    return id;
-  });
-}
-
-/** A digest of what a subscriber receives: subject, content type, headers and bytes. */
-function messageSignature(m: OutgoingMessage): string {
-  const h = createHash('sha256');
-  h.update(JSON.stringify([m.topic, m.contentType ?? null, m.ceAttributes ?? null, m.headers ?? null, m.value === null ? null : m.value.length]));
-  if (m.value !== null) h.update(m.value);
-  return h.digest('base64');
+  return stableMessageIds(messages, { explicit: (m) => m.headers?.[MSG_ID_HEADER] });
 }
 
 /**

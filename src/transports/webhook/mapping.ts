@@ -6,7 +6,7 @@
  * Any profile's message travels the same way: its bytes as the body, its content type as
  * `Content-Type`. Pure functions, so the mapping is tested without a server.
  */
-import { createHash } from 'node:crypto';
+import { stableMessageIds } from '../shared/message-ids.js';
 import type { IncomingMessage, OutgoingMessage } from '../types.js';
 import { batchWebhookId, safeWebhookId, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP } from './signature.js';
 
@@ -69,37 +69,14 @@ export function decodeHeaderValue(raw: string): string {
   return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
 }
 
-/** A digest of what a receiver gets from one message: content type, headers and bytes. */
-function messageSignature(m: OutgoingMessage): string {
-  const h = createHash('sha256');
-  h.update(JSON.stringify([m.topic, m.contentType ?? null, m.ceAttributes ?? null, m.headers ?? null, m.value === null ? null : m.value.length]));
-  if (m.value !== null) h.update(m.value);
-  return h.digest('base64');
-}
-
 /**
- * One `webhook-id` per message of a batch: the event id (made header-safe) for an event's
- * first message and `<id>:<n>` for its further, different messages, in batch order; a
- * message identical to an earlier one of the same event gets that message's id, so a
- * receiver that de-duplicates by id drops the copy. A retry re-encodes the same messages in
- * the same order and so gets the same ids.
+ * One `webhook-id` per message of a batch (shared/message-ids.ts): the event id made
+ * header-safe for an event's first message, `<id>:<n>` for its further, different messages,
+ * the same id for an identical copy, so a receiver that de-duplicates by id drops retries and
+ * copies.
  */
 export function webhookIds(messages: readonly OutgoingMessage[]): string[] {
-  const byEvent = new Map<string, Map<string, string>>();
-  return messages.map((m) => {
-    let ids = byEvent.get(m.eventId);
-    if (ids === undefined) {
-      ids = new Map();
-      byEvent.set(m.eventId, ids);
-    }
-    const sig = messageSignature(m);
-    const known = ids.get(sig);
-    if (known !== undefined) return known;
-    const base = safeWebhookId(m.eventId);
-    const id = ids.size === 0 ? base : `${base}:${ids.size}`;
-    ids.set(sig, id);
-    return id;
-  });
+  return stableMessageIds(messages, { base: safeWebhookId });
 }
 
 /** Header names a message may not set: Herald's own. */

@@ -40,10 +40,36 @@ export function duration(ms: number): string {
   return `${Math.floor(hr / 24)}d ${hr % 24}h`;
 }
 
-/** Local time of day, with the date when it is not today. */
-export function clock(iso: string): string {
+/**
+ * How a timestamp reads here: the time of day, plus the date (in the user's locale, the year
+ * only when it is not this one) unless it is today, and the full date and time with the
+ * time zone for a tooltip. Today is decided when called: see `retime` for midnight.
+ */
+export function when(iso: string, now = new Date()): { date: string | null; time: string; full: string } {
   const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
+  if (Number.isNaN(d.getTime())) return { date: null, time: iso, full: iso };
   const time = d.toLocaleTimeString(undefined, { hour12: false });
-  return d.toDateString() === new Date().toDateString() ? time : `${d.toLocaleDateString()} ${time}`;
+  const full = d.toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'long' });
+  if (d.toDateString() === now.toDateString()) return { date: null, time, full };
+  const date = d.toLocaleDateString(undefined, { day: 'numeric', month: 'short', ...(d.getFullYear() !== now.getFullYear() && { year: 'numeric' }) });
+  return { date, time, full };
+}
+
+function fillTime(el: HTMLTimeElement, iso: string): void {
+  const w = when(iso);
+  el.title = w.full;
+  // The space keeps date and time apart in the accessible name when CSS stacks them.
+  el.replaceChildren(...(w.date === null ? [] : [h('span', { class: 'date' }, w.date), ' ']), h('span', { class: 'tod' }, w.time));
+}
+
+/** A <time> element for a timestamp: machine-readable `datetime`, full timestamp as title. */
+export function timeElement(iso: string): HTMLTimeElement {
+  const el = h('time', { datetime: iso });
+  fillTime(el, iso);
+  return el;
+}
+
+/** Re-renders every timestamp under `root`: after midnight yesterday's events gain their date. */
+export function retime(root: ParentNode): void {
+  for (const el of root.querySelectorAll<HTMLTimeElement>('time[datetime]')) fillTime(el, el.dateTime);
 }

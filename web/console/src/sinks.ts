@@ -3,7 +3,7 @@
  * delivered and failed counts, the last error, and sparklines of throughput and lag over the
  * last minutes, sampled from the status the live feed sends every few seconds.
  */
-import { clock, h } from './dom.js';
+import { h, timeElement } from './dom.js';
 import type { SinkStatus } from './types.js';
 
 /** Samples kept per sink: five minutes at the feed's two-second pace. */
@@ -77,7 +77,7 @@ export function createSinksPanel(): SinksPanel {
         h('figure', {}, sparkline(rates, `throughput, last ${rates.length} samples`), h('figcaption', {}, `${rate.toFixed(1)}/s delivered`)),
         h('figure', {}, sparkline(samples.map((x) => x.pending), `lag, last ${samples.length} samples`), h('figcaption', {}, `${s.pending} pending`))),
       s.lastError !== null
-        ? h('p', { class: 'last-error' }, h('strong', {}, 'Last error'), s.lastErrorAt !== null ? ` (${clock(s.lastErrorAt)})` : '', ': ', h('span', { class: 'text' }, s.lastError))
+        ? h('p', { class: 'last-error' }, h('strong', {}, 'Last error'), s.lastErrorAt !== null ? h('span', { class: 'at' }, ' (', timeElement(s.lastErrorAt), ')') : null, ': ', h('span', { class: 'text' }, s.lastError))
         : null);
   }
 

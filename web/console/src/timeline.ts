@@ -4,7 +4,7 @@
  * with the id of the last event it has, so the server sends exactly what was missed.
  */
 import { AuthError, getJson, readSse, sleep } from './api.js';
-import { clock, h } from './dom.js';
+import { h, retime, timeElement } from './dom.js';
 import { SEVERITIES, type HeraldEvent, type LinkState } from './types.js';
 
 /** At most this many events stay on the page; older ones are a GET /v2/events away. */
@@ -80,16 +80,17 @@ export function createTimeline(deps: {
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter events', onSubmit: (e: Event) => { e.preventDefault(); restart(); } },
     field('entity', 'Entity', 'kind or kind:id'),
     h('label', {}, h('span', {}, 'Severity'), severity),
-    field('type', 'Type', 'exact type(s), comma-separated'),
+    field('type', 'Type', 'exact, comma-separated'),
     field('text', 'Text', 'words in the message'));
 
   const element = h('section', { class: 'panel timeline', 'aria-labelledby': 'timeline-title' },
     h('h2', { id: 'timeline-title' }, 'Events'), form, count, error, list);
 
   function row(e: HeraldEvent): HTMLElement {
-    const button = h('button', { type: 'button', class: `event sev-${e.severity}`, 'data-id': e.id,
-      'aria-label': `${e.severity} ${e.type}${e.entity ? ` on ${e.entity.kind} ${e.entity.id}` : ''} at ${clock(e.time)}: open details` },
-      h('time', { datetime: e.time }, clock(e.time)),
+    // Named by its visible text (no aria-label): speech users can say what they see, and a
+    // screen reader reads what is shown. aria-haspopup says it opens the details dialog.
+    const button = h('button', { type: 'button', class: `event sev-${e.severity}`, 'data-id': e.id, 'aria-haspopup': 'dialog' },
+      timeElement(e.time),
       h('span', { class: `sev sev-${e.severity}` }, e.severity),
       h('span', { class: 'type' }, e.type),
       e.entity ? h('span', { class: 'entity' }, `${e.entity.kind}:${e.entity.id}`) : null,
@@ -98,6 +99,13 @@ export function createTimeline(deps: {
     button.addEventListener('click', () => deps.onOpenEvent(e, button));
     return h('li', {}, button);
   }
+
+  // Times carry no date when they are today's: after midnight, give yesterday's theirs.
+  let today = new Date().toDateString();
+  setInterval(() => {
+    const now = new Date().toDateString();
+    if (now !== today) { today = now; retime(list); }
+  }, 60_000);
 
   function renderCount() {
     count.textContent = events.length === 0 ? 'No events match.' : `${events.length} event${events.length === 1 ? '' : 's'} shown${events.length >= MAX_EVENTS ? ' (the newest)' : ''}.`;

@@ -4,9 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import type { SASLOptions } from '@platformatic/kafka';
 import { fail } from './problem.js';
-import type { FileSetting, KafkaSecurity } from './settings.js';
+import type { FileSetting, KafkaSaslMechanism, KafkaSecurity } from './settings.js';
 
 function readPem(file: FileSetting, what: string, marker: RegExp): Buffer {
   let data: Buffer;
@@ -21,10 +20,23 @@ function readPem(file: FileSetting, what: string, marker: RegExp): Buffer {
   return data;
 }
 
+/**
+ * The SASL options Herald gives @platformatic/kafka's clients. Herald's own shape (a subset of
+ * the library's SASLOptions, checked where the clients are built) so the published .d.ts never
+ * import the library's types: those need @types/debug, which a consumer compiling without
+ * skipLibCheck would otherwise have to install.
+ */
+export interface KafkaSaslClientOptions {
+  mechanism: KafkaSaslMechanism;
+  username: string;
+  /** A credential provider, so the password never sits in the options as plain text. */
+  password: () => string;
+}
+
 /** The options @platformatic/kafka's clients (Producer, Consumer, Admin) take for TLS and SASL. */
 export interface KafkaSecurityClientOptions {
   tls?: TlsConnectionOptions;
-  sasl?: SASLOptions;
+  sasl?: KafkaSaslClientOptions;
 }
 
 /**
