@@ -60,14 +60,26 @@ export function portOpen(port, host = '127.0.0.1', timeoutMs = 500) {
   });
 }
 
-/** Asks the OS for a free loopback port. */
+/** Ports this process handed out: the OS may offer a just-closed port again. */
+const handedOut = new Set();
+
+/**
+ * Asks the OS for a free loopback port, never one this process handed out before (two
+ * listeners of one broker asked for in a row once got the same port, and Kafka refused it).
+ */
 export async function freePort() {
   const { createServer } = await import('node:net');
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => res(port)); });
-  });
+  for (;;) {
+    const port = await new Promise((res, rej) => {
+      const srv = createServer();
+      srv.once('error', rej);
+      srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => res(port)); });
+    });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 export function isAlive(pid) {
