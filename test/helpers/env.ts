@@ -2,7 +2,7 @@
  * Where the integration tests find their real services (set by scripts/test.mjs), and a
  * helper to run the built CLI as a user would.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -49,6 +49,40 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; input
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** A CLI process left running (a `herald view` that reads while the test publishes). */
+export interface RunningCli {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  running(): boolean;
+  /** Resolves with the exit code (killed after `limitMs`). */
+  exited: Promise<number | null>;
+}
+
+const started = new Set<ChildProcess>();
+
+/** Starts `herald <args>` (the built bin) and leaves it running; stopStartedClis() ends what is left. */
+export function startCli(args: string[], limitMs = 60_000): RunningCli {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => {
+    clearTimeout(timer);
+    started.delete(child);
+    resolve(code);
+  }));
+  return { child, stdout: () => out, stderr: () => err, running: () => child.exitCode === null && child.signalCode === null, exited };
+}
+
+/** Kills every CLI process startCli started that is still running (for a test file's after()). */
+export function stopStartedClis(): void {
+  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 }
 
 /** A unique name for topics, tables and queues so tests never collide. */

@@ -13,13 +13,14 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { amqpUrl, CLI, kafkaBrokers, natsUrl, ROOT, runCli, uniqueName, type CliResult } from '../helpers/env.js';
+import { amqpUrl, CLI, kafkaBrokers, natsUrl, ROOT, runCli, startCli, stopStartedClis, uniqueName, type CliResult, type RunningCli } from '../helpers/env.js';
 import { waitFor } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-cli-kcat-'));
 const children: ChildProcess[] = [];
 after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  stopStartedClis();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -113,25 +114,10 @@ describe('herald emit in bulk', () => {
   });
 });
 
-interface Viewer { stdout(): string; stderr(): string; running(): boolean; exited: Promise<number | null> }
-
-function startView(args: string[], limitMs = 60_000): Viewer {
-  const child = spawn(process.execPath, [CLI, 'view', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => {
-    clearTimeout(timer);
-    resolve(code);
-  }));
-  return { stdout: () => out, stderr: () => err, running: () => child.exitCode === null && child.signalCode === null, exited };
-}
+const startView = (args: string[], limitMs?: number) => startCli(['view', ...args], limitMs);
 
 /** Emits again every 300 ms until the viewer (subscribed some time after it started) printed one and exited. */
-async function waitForSubscriber(viewer: Viewer, emit: () => Promise<CliResult>): Promise<void> {
+async function waitForSubscriber(viewer: RunningCli, emit: () => Promise<CliResult>): Promise<void> {
   await waitFor('the viewer to print an emitted event', async () => {
     if (!viewer.running()) return true;
     await emit();

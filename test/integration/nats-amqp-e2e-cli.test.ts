@@ -9,22 +9,21 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { connect, type ConsumeMessage } from 'amqplib';
 import { connect as natsConnect, type Msg } from 'nats';
-import { CLI, ROOT, amqpUrl, natsUrl, runCli, uniqueName, type CliResult } from '../helpers/env.js';
+import { amqpUrl, natsUrl, runCli, startCli, stopStartedClis, uniqueName, type CliResult, type RunningCli } from '../helpers/env.js';
 import { assertPublishedValid } from '../helpers/schemas.js';
 import { waitFor } from '../helpers/wait.js';
 import { assertAmqpValid } from './upstream-wire-helpers.js';
 
 const exec = promisify(execFile);
 
-const children: ChildProcess[] = [];
 const exchanges: string[] = [];
 after(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  stopStartedClis();
   if (exchanges.length > 0) {
     const conn = await connect(amqpUrl());
     const ch = await conn.createChannel();
@@ -33,34 +32,13 @@ after(async () => {
   }
 });
 
-interface Viewer {
-  stdout(): string;
-  stderr(): string;
-  running(): boolean;
-  /** Resolves with the exit code (killed after `limitMs`). */
-  exited: Promise<number | null>;
-}
-
-function startView(args: string[], limitMs = 60_000): Viewer {
-  const child = spawn(process.execPath, [CLI, 'view', ...args], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => {
-    clearTimeout(timer);
-    resolve(code);
-  }));
-  return { stdout: () => out, stderr: () => err, running: () => child.exitCode === null && child.signalCode === null, exited };
-}
+const startView = (args: string[], limitMs?: number) => startCli(['view', ...args], limitMs);
 
 /**
  * Emits (again every 300 ms) until the viewer has exited (it stops after --max 1, or is killed
  * after its own limit); returns every emit's result.
  */
-async function emitUntilViewed(viewer: Viewer, args: string[], timeoutMs = 60_000): Promise<CliResult[]> {
+async function emitUntilViewed(viewer: RunningCli, args: string[], timeoutMs = 60_000): Promise<CliResult[]> {
   const results: CliResult[] = [];
   await waitFor('the viewer to print the emitted event and exit', async () => {
     if (!viewer.running()) return true;

@@ -4,10 +4,10 @@
  * independent client, each record read validated against the schema Herald serves for it
  * (test/helpers/schemas.ts), and a few small REST helpers.
  */
-import { spawn } from 'node:child_process';
 import { KafkaSource } from '../../src/transports/kafka/source.js';
 import type { IncomingMessage } from '../../src/profiles/types.js';
 import { kafkaBrokers } from '../helpers/env.js';
+import { kcatFields } from '../helpers/kcat.js';
 import { assertPublishedValid, type PublishedMessage } from '../helpers/schemas.js';
 
 /** One record as read back: everything a decoder needs. */
@@ -92,25 +92,8 @@ export async function kcatAll(topic: string, profile?: ProfileOf<KcatRecord>): P
   return records;
 }
 
-function kcatRead(topic: string): Promise<KcatRecord[]> {
-  return new Promise((resolve, reject) => {
-    // Fields separated by control characters that JSON text never holds unescaped.
-    const child = spawn('kcat', ['-C', '-b', kafkaBrokers(), '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k\x1f%h\x1f%s\x1e'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`kcat exited ${code}: ${err}`));
-      resolve(out.split('\x1e').filter((r) => r !== '').map((r) => {
-        const [key = '', headers = '', value = ''] = r.split('\x1f');
-        return { key, headers, value };
-      }));
-    });
-  });
+async function kcatRead(topic: string): Promise<KcatRecord[]> {
+  return (await kcatFields(kafkaBrokers(), topic, ['%k', '%h', '%s'])).map(([key = '', headers = '', value = '']) => ({ key, headers, value }));
 }
 
 /** A JSON request to the service; returns status and parsed body. */

@@ -4,9 +4,9 @@
  * empty) and headers, amqplib for RabbitMQ message properties, which the schema check reads
  * too (amqpPublished).
  */
-import { spawn } from 'node:child_process';
 import type { ConsumeMessage, MessageProperties } from 'amqplib';
 import { kafkaBrokers } from '../helpers/env.js';
+import { kcatFields } from '../helpers/kcat.js';
 import { assertPublishedValid, type PublishedMessage } from '../helpers/schemas.js';
 
 /** One record's metadata as kcat prints it. */
@@ -21,25 +21,8 @@ export interface KcatMeta {
 }
 
 /** Every record's partition, offset, key and headers in `topic` (from the beginning to the end), read with kcat. */
-export function kcatMeta(topic: string): Promise<KcatMeta[]> {
-  return new Promise((resolve, reject) => {
-    // Fields and records separated by control characters that keys and header text never hold.
-    const child = spawn('kcat', ['-C', '-b', kafkaBrokers(), '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p\x1f%o\x1f%K\x1f%k\x1f%h\x1e'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`kcat exited ${code}: ${err}`));
-      resolve(out.split('\x1e').filter((r) => r !== '').map((r) => {
-        const [p = '', o = '', kl = '', k = '', h = ''] = r.split('\x1f');
-        return { partition: Number(p), offset: o, keyLength: Number(kl), key: k, headers: h };
-      }));
-    });
-  });
+export async function kcatMeta(topic: string): Promise<KcatMeta[]> {
+  return (await kcatFields(kafkaBrokers(), topic, ['%p', '%o', '%K', '%k', '%h'])).map(([p = '', o = '', kl = '', k = '', h = '']) => ({ partition: Number(p), offset: o, keyLength: Number(kl), key: k, headers: h }));
 }
 
 /** The properties a consumer sees on a delivered AMQP message: only those that are set. */
