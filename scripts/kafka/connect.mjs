@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run connect:up` / `npm run connect:down`: a standalone Kafka Connect worker for
 // development, REST API on 127.0.0.1:${HERALD_DEV_CONNECT_PORT:-18083}, against the local broker
-// on 127.0.0.1:${HERALD_DEV_KAFKA_PORT:-19092} (npm run kafka:up), data and pid in
+// on 127.0.0.1:${HERALD_DEV_KAFKA_PORT:-the port npm run kafka:up recorded, else 19092}, data and pid in
 // ${HERALD_DEV_CONNECT_DIR:-./.herald/connect}. The FileStreamSource/Sink connectors are built in.
 import { join, resolve } from 'node:path';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,15 @@ const state = (() => {
   }
 })();
 const port = Number(process.env.HERALD_DEV_CONNECT_PORT ?? (process.env.HERALD_DEV_CONNECT_DIR === undefined ? state?.port : undefined) ?? 18083);
-const kafkaPort = Number(process.env.HERALD_DEV_KAFKA_PORT ?? 19092);
+// The broker: HERALD_DEV_KAFKA_PORT, else the one `npm run kafka:up` recorded, else 19092.
+const kafkaState = (() => {
+  try {
+    return JSON.parse(readFileSync(join(ROOT, '.herald', 'kafka.state.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+})();
+const kafkaPort = Number(process.env.HERALD_DEV_KAFKA_PORT ?? kafkaState?.port ?? 19092);
 const dir = resolve(process.env.HERALD_DEV_CONNECT_DIR ?? state?.dir ?? join(ROOT, '.herald', 'connect'));
 const pidFile = join(dir, 'connect.pid');
 const cmd = process.argv[2];
