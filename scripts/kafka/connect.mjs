@@ -4,29 +4,16 @@
 // on 127.0.0.1:${HERALD_DEV_KAFKA_PORT:-the port npm run kafka:up recorded, else 19092}, data and pid in
 // ${HERALD_DEV_CONNECT_DIR:-./.herald/connect}. The FileStreamSource/Sink connectors are built in.
 import { join, resolve } from 'node:path';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { ROOT, isAlive, readPid, startConnect, stopPid, portOpen } from './lib.mjs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { ROOT, isAlive, readPid, readState, startConnect, stopPid, portOpen } from './lib.mjs';
 
 // `up` records where it put the Kafka Connect it started (data dir, port) in .herald/connect.state.json,
 // so `down` (and a second `up`) find it without the environment `up` was given.
 const stateFile = join(ROOT, '.herald', 'connect.state.json');
-const state = (() => {
-  try {
-    return JSON.parse(readFileSync(stateFile, 'utf8'));
-  } catch {
-    return undefined;
-  }
-})();
+const state = readState('connect');
 const port = Number(process.env.HERALD_DEV_CONNECT_PORT ?? (process.env.HERALD_DEV_CONNECT_DIR === undefined ? state?.port : undefined) ?? 18083);
 // The broker: HERALD_DEV_KAFKA_PORT, else the one `npm run kafka:up` recorded, else 19092.
-const kafkaState = (() => {
-  try {
-    return JSON.parse(readFileSync(join(ROOT, '.herald', 'kafka.state.json'), 'utf8'));
-  } catch {
-    return undefined;
-  }
-})();
-const kafkaPort = Number(process.env.HERALD_DEV_KAFKA_PORT ?? kafkaState?.port ?? 19092);
+const kafkaPort = Number(process.env.HERALD_DEV_KAFKA_PORT ?? readState('kafka')?.port ?? 19092);
 const dir = resolve(process.env.HERALD_DEV_CONNECT_DIR ?? state?.dir ?? join(ROOT, '.herald', 'connect'));
 const pidFile = join(dir, 'connect.pid');
 const cmd = process.argv[2];

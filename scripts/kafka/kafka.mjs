@@ -2,19 +2,13 @@
 // `npm run kafka:up` / `npm run kafka:down`: a single-node KRaft broker for development on
 // 127.0.0.1:${HERALD_DEV_KAFKA_PORT:-19092} with data in ${HERALD_DEV_KAFKA_DIR:-./.herald/kafka}.
 import { join, resolve } from 'node:path';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { ROOT, isAlive, readPid, startCluster, stopPid, portOpen } from './lib.mjs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { ROOT, isAlive, readPid, readState, startCluster, stopPid, portOpen } from './lib.mjs';
 
 // `up` records where it put the Kafka it started (data dir, port) in .herald/kafka.state.json,
 // so `down` (and a second `up`) find it without the environment `up` was given.
 const stateFile = join(ROOT, '.herald', 'kafka.state.json');
-const state = (() => {
-  try {
-    return JSON.parse(readFileSync(stateFile, 'utf8'));
-  } catch {
-    return undefined;
-  }
-})();
+const state = readState('kafka');
 const port = Number(process.env.HERALD_DEV_KAFKA_PORT ?? (process.env.HERALD_DEV_KAFKA_DIR === undefined ? state?.port : undefined) ?? 19092);
 const dir = resolve(process.env.HERALD_DEV_KAFKA_DIR ?? state?.dir ?? join(ROOT, '.herald', 'kafka'));
 const pidFile = join(dir, 'node-1', 'broker.pid');

@@ -60,6 +60,15 @@ export function portOpen(port, host = '127.0.0.1', timeoutMs = 500) {
   });
 }
 
+/** The JSON state a dev script's `up` recorded in .herald/NAME.state.json, or undefined. */
+export function readState(name) {
+  try {
+    return JSON.parse(readFileSync(join(ROOT, '.herald', `${name}.state.json`), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Ports this process handed out: the OS may offer a just-closed port again. */
 const handedOut = new Set();
 

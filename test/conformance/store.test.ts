@@ -504,24 +504,25 @@ for (const dialect of DIALECTS) {
       assert.equal(p.total, 6 * 60);
     });
 
-    test('migration 0002 counts the events of a database created with 0001 only', async () => {
-      let url: string;
-      let options: { schema?: string } = {};
+    /** An empty database of this dialect (a file, or a schema of its own), removed after the test: for a store opened at an old schema version. */
+    const emptyDatabase = (prefix: string): { url: string; options: { schema?: string } } => {
       if (dialect.name === 'sqlite') {
-        const dir = mkdtempSync(join(tmpdir(), 'herald-mig2-'));
-        url = `sqlite:${join(dir, 'old.db')}`;
+        const dir = mkdtempSync(join(tmpdir(), prefix));
         after(() => rmSync(dir, { recursive: true, force: true }));
-      } else {
-        const schema = schemaName();
-        url = pgUrl();
-        options = { schema };
-        after(async () => {
-          const c = new pg.Client({ connectionString: pgUrl() });
-          await c.connect();
-          await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-          await c.end();
-        });
+        return { url: `sqlite:${join(dir, 'old.db')}`, options: {} };
       }
+      const schema = schemaName();
+      after(async () => {
+        const c = new pg.Client({ connectionString: pgUrl() });
+        await c.connect();
+        await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await c.end();
+      });
+      return { url: pgUrl(), options: { schema } };
+    };
+
+    test('migration 0002 counts the events of a database created with 0001 only', async () => {
+      const { url, options } = emptyDatabase('herald-mig2-');
       const tag = uniqueName('mig');
       const events = mixedEvents(tag, 500, '2015-01-01T00:00:00Z');
       const old = await openStore(url, options);
@@ -728,23 +729,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('migration 0006 fills the refs of the events stored before it', async () => {
-      let url: string;
-      let options: { schema?: string } = {};
-      if (dialect.name === 'sqlite') {
-        const dir = mkdtempSync(join(tmpdir(), 'herald-mig6-'));
-        url = `sqlite:${join(dir, 'old.db')}`;
-        after(() => rmSync(dir, { recursive: true, force: true }));
-      } else {
-        const schema = schemaName();
-        url = pgUrl();
-        options = { schema };
-        after(async () => {
-          const c = new pg.Client({ connectionString: pgUrl() });
-          await c.connect();
-          await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-          await c.end();
-        });
-      }
+      const { url, options } = emptyDatabase('herald-mig6-');
       const tag = uniqueName('mig6');
       // 2500 events (several backfill batches): host events naming their cluster, cluster events, and others.
       const old = Array.from({ length: 2500 }, (_, i) => ev({

@@ -119,3 +119,18 @@ export function verifyStandardWebhook(secret: string, r: ReceivedRequest): unkno
   const headers = { 'webhook-id': r.headers['webhook-id']!, 'webhook-timestamp': r.headers['webhook-timestamp']!, 'webhook-signature': r.headers['webhook-signature']! };
   return wh.verify(r.body.toString('utf8'), headers);
 }
+
+const startedReceivers = new Set<WebhookReceiver>();
+
+/** Starts a receiver that stopReceivers() stops (for a test file's after()). */
+export async function startReceiver(): Promise<WebhookReceiver> {
+  const r = await new WebhookReceiver().start();
+  startedReceivers.add(r);
+  return r;
+}
+
+/** Stops every receiver startReceiver() started. */
+export async function stopReceivers(): Promise<void> {
+  for (const r of startedReceivers) await r.stop();
+  startedReceivers.clear();
+}

@@ -16,22 +16,17 @@ import { createPublisher } from '../../src/pipeline/publisher.js';
 import { runCli } from '../helpers/env.js';
 import { freePort } from '../helpers/net.js';
 import { waitFor } from '../helpers/wait.js';
-import { verifyStandardWebhook, WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { startReceiver, stopReceivers, verifyStandardWebhook } from '../helpers/webhook-receiver.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwKq3h3UpHQVY=';
 const dir = mkdtempSync(join(tmpdir(), 'herald-webhook-cli-'));
-const receivers: WebhookReceiver[] = [];
 
 after(async () => {
-  for (const r of receivers) await r.stop();
+  await stopReceivers();
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function receiver(): Promise<WebhookReceiver> {
-  const r = await new WebhookReceiver().start();
-  receivers.push(r);
-  return r;
-}
+const receiver = startReceiver;
 
 test('herald emit --webhook: one signed delivery, the secret from HERALD_WEBHOOK_SECRET', async () => {
   const r = await receiver();

@@ -19,12 +19,11 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { Service } from '../../src/service/index.js';
 import { pgUrl, uniqueName } from '../helpers/env.js';
-import { verifyStandardWebhook, WebhookReceiver, type ReceivedRequest } from '../helpers/webhook-receiver.js';
+import { startReceiver, stopReceivers, verifyStandardWebhook, type ReceivedRequest } from '../helpers/webhook-receiver.js';
 import { memoryLogger, postEvents, sinkStatus, startTestService, waitFor } from './outbox-helpers.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwKq3h3UpHQVY=';
 const dir = mkdtempSync(join(tmpdir(), 'herald-webhook-outbox-'));
-const receivers: WebhookReceiver[] = [];
 const services: Service[] = [];
 const schemas: string[] = [];
 
@@ -36,15 +35,11 @@ after(async () => {
     for (const schema of schemas) await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await c.end();
   }
-  for (const r of receivers) await r.stop();
+  await stopReceivers();
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function receiver(): Promise<WebhookReceiver> {
-  const r = await new WebhookReceiver().start();
-  receivers.push(r);
-  return r;
-}
+const receiver = startReceiver;
 
 const eventOf = (run: string, n: number) => ({ id: `${run}-${n}`, source: 'herald-test', type: 'dev.herald.test.webhook', partitionkey: `k${n % 5}`, data: { n } });
 
