@@ -3,7 +3,8 @@
 // Used by `npm run kafka:up|down`, `npm run connect:up|down`, the test runner and the benchmarks.
 // Plain ESM JavaScript so it runs before (and without) the TypeScript build.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync, closeSync, statSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync, closeSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,20 +17,37 @@ const LOG4J = join(HERE, 'log4j2.properties');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Copies the Kafka jars from Maven Central (or ~/.m2) into LIBS unless they are there already. */
+/**
+ * Copies the Kafka jars from Maven Central (or ~/.m2) into LIBS unless they are there already.
+ * The stamp is the pom's content hash, not its mtime: a copy of scripts/ (a test's scratch
+ * checkout) must find the jars current instead of fetching them again under running brokers.
+ * A fetch goes to a sibling directory that replaces LIBS in one rename, so a broker or worker
+ * starting meanwhile never sees a half-filled or missing classpath.
+ */
 export function ensureLibs({ quiet = false } = {}) {
-  const stamp = join(LIBS, '.pom-mtime');
-  const pomTime = String(statSync(POM).mtimeMs);
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === pomTime) return LIBS;
+  const stamp = join(LIBS, '.pom-sha256');
+  const pomHash = createHash('sha256').update(readFileSync(POM)).digest('hex');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === pomHash) return LIBS;
   if (!quiet) process.stderr.write(`fetching Kafka jars from Maven Central into ${LIBS} ...\n`);
-  rmSync(LIBS, { recursive: true, force: true });
-  mkdirSync(LIBS, { recursive: true });
+  const next = `${LIBS}.fetch-${process.pid}`;
+  rmSync(next, { recursive: true, force: true });
+  mkdirSync(next, { recursive: true });
   const r = spawnSync('mvn', ['-q', '-B', '-f', POM, 'dependency:copy-dependencies',
-    '-DincludeScope=runtime', `-DoutputDirectory=${LIBS}`], { stdio: quiet ? 'pipe' : 'inherit' });
+    '-DincludeScope=runtime', `-DoutputDirectory=${next}`], { stdio: quiet ? 'pipe' : 'inherit' });
   if (r.status !== 0) {
+    rmSync(next, { recursive: true, force: true });
     throw new Error(`mvn copy-dependencies failed (exit ${r.status}): ${r.stderr?.toString() ?? ''}`);
   }
-  writeFileSync(stamp, pomTime);
+  writeFileSync(join(next, '.pom-sha256'), pomHash);
+  // Another process may have fetched the same jars meanwhile: theirs stand, ours go.
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === pomHash) {
+    rmSync(next, { recursive: true, force: true });
+    return LIBS;
+  }
+  const old = `${LIBS}.old-${process.pid}`;
+  if (existsSync(LIBS)) renameSync(LIBS, old);
+  renameSync(next, LIBS);
+  rmSync(old, { recursive: true, force: true });
   return LIBS;
 }
 
@@ -111,7 +129,9 @@ async function waitForLog(logFile, needle, pid, timeoutMs, what) {
     }
     await sleep(150);
   }
-  throw new Error(`${what} did not become ready within ${timeoutMs / 1000}s (log: ${logFile})`);
+  let tail = '';
+  try { tail = readFileSync(logFile, 'utf8').split('\n').slice(-25).join('\n'); } catch { /* no log */ }
+  throw new Error(`${what} did not become ready within ${timeoutMs / 1000}s (log: ${logFile}); last log lines:\n${tail}`);
 }
 
 /**

@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,11 +22,15 @@ const exec = promisify(execFile);
 
 test('kafka:up on a chosen port; connect:up, connect:down and kafka:down find it without the variables', { timeout: 300_000 }, async (t) => {
   const scratch = mkdtempSync(join(tmpdir(), 'herald-dev-scripts-'));
-  cpSync(join(ROOT, 'scripts'), join(scratch, 'scripts'), { recursive: true });
+  cpSync(join(ROOT, 'scripts'), join(scratch, 'scripts'), { recursive: true, preserveTimestamps: true });
   const kafkaPort = await freePort();
   const connectPort = await freePort();
   // The jars are the checkout's (fetched once); everything else is the scratch directory's.
-  const base: NodeJS.ProcessEnv = { ...process.env, HERALD_KAFKA_LIBS: process.env.HERALD_KAFKA_LIBS ?? join(ROOT, '.herald', 'libs') };
+  const libs = process.env.HERALD_KAFKA_LIBS ?? join(ROOT, '.herald', 'libs');
+  const base: NodeJS.ProcessEnv = { ...process.env, HERALD_KAFKA_LIBS: libs };
+  // The copy must find the jars current: a fetch would replace them under the running brokers.
+  const stamp = () => statSync(join(libs, '.pom-sha256')).ino;
+  const stampBefore = stamp();
   for (const k of ['HERALD_DEV_KAFKA_PORT', 'HERALD_DEV_KAFKA_DIR', 'HERALD_DEV_CONNECT_PORT', 'HERALD_DEV_CONNECT_DIR']) delete base[k];
   const run = (script: string, cmd: string, env: NodeJS.ProcessEnv = {}) =>
     exec(process.execPath, [join(scratch, 'scripts', 'kafka', script), cmd], { cwd: scratch, env: { ...base, ...env }, timeout: 240_000 });
@@ -41,6 +45,7 @@ test('kafka:up on a chosen port; connect:up, connect:down and kafka:down find it
   assert.match(up.stdout, new RegExp(`127\\.0\\.0\\.1:${kafkaPort}`));
   assert.equal(JSON.parse(readFileSync(join(scratch, '.herald', 'kafka.state.json'), 'utf8')).port, kafkaPort);
   assert.ok(await portOpen(kafkaPort), 'the broker listens on the chosen port');
+  assert.equal(stamp(), stampBefore, 'kafka:up from the copy used the jars as they were');
 
   // No HERALD_DEV_KAFKA_PORT: the worker finds the broker kafka:up recorded.
   const connect = await run('connect.mjs', 'up', { HERALD_DEV_CONNECT_PORT: String(connectPort) });
