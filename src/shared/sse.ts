@@ -31,28 +31,28 @@ export interface SseWriter {
 
 export function sseWriter(res: ServerResponse, stallMs: number): SseWriter {
   let open = true;
-  let wakeClosed: () => void = () => undefined;
-  const closed = new Promise<void>((resolve) => { wakeClosed = resolve; });
   res.once('close', () => {
     open = false;
-    wakeClosed();
   });
   const isOpen = () => open && !res.writableEnded && !res.destroyed;
-  const ready = async (): Promise<void> => {
-    if (!isOpen() || !res.writableNeedDrain) return;
-    let timer: NodeJS.Timeout | undefined;
-    let onDrain: () => void = () => undefined;
-    try {
-      const drained = await Promise.race([
-        new Promise<boolean>((resolve) => { onDrain = () => resolve(true); res.once('drain', onDrain); }),
-        closed.then(() => true),
-        new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), stallMs); }),
-      ]);
-      if (!drained) throw new SseStalled(stallMs);
-    } finally {
-      clearTimeout(timer);
-      res.off('drain', onDrain);
-    }
+  // One pair of listeners per wait, both removed when it ends: a feed waits for every full
+  // buffer, and what a wait leaves attached (a reaction on a shared "closed" promise once)
+  // stays in memory, with its timer, until the client leaves.
+  const ready = (): Promise<void> => {
+    if (!isOpen() || !res.writableNeedDrain) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const settle = (stalled: boolean) => {
+        clearTimeout(timer);
+        res.off('drain', drained);
+        res.off('close', drained);
+        if (stalled) reject(new SseStalled(stallMs));
+        else resolve();
+      };
+      const drained = () => settle(false);
+      const timer = setTimeout(() => settle(true), stallMs);
+      res.once('drain', drained);
+      res.once('close', drained);
+    });
   };
   const write = (chunk: string): boolean => (isOpen() ? res.write(chunk) : false);
   return {

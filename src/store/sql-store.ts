@@ -325,17 +325,21 @@ export class SqlEventStore implements EventStore {
   }
 
   async tail(q: Omit<EventQuery, 'limit' | 'offset' | 'order'>, afterSeq: number, limit: number): Promise<Array<{ seq: number; event: HeraldEvent }>> {
+    return (await this.tailDocs(q, afterSeq, limit)).map((r) => ({ seq: r.seq, event: parseDoc(r.doc) }));
+  }
+
+  async tailDocs(q: Omit<EventQuery, 'limit' | 'offset' | 'order'>, afterSeq: number, limit: number): Promise<Array<{ seq: number; id: string; doc: string }>> {
     return this.run('tail', async () => {
       const rows = await this.db
         .selectFrom('herald_events')
-        .select(['seq', 'doc'])
+        .select(['seq', 'id', 'doc'])
         // Generated<ColumnType<...>> hides the comparable type from Kysely; the value is a plain number.
         .where('seq', '>', afterSeq as never)
         .where(this.conditions({ ...q, limit: 0, offset: 0, order: 'ascending' }, true))
         .orderBy('seq')
         .limit(limit)
         .execute();
-      return rows.map((r) => ({ seq: Number(r.seq), event: parseDoc(r.doc) }));
+      return rows.map((r) => ({ seq: Number(r.seq), id: r.id, doc: r.doc }));
     });
   }
 

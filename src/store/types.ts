@@ -141,6 +141,12 @@ export interface EventStore {
    * (its limit/offset/order are ignored): the live stream and replay read these.
    */
   tail(q: Omit<EventQuery, 'limit' | 'offset' | 'order'>, afterSeq: number, limit: number): Promise<Array<{ seq: number; event: HeraldEvent }>>;
+  /**
+   * tail() without parsing: each event's id and its stored JSON text (what JSON.stringify of
+   * the event gives). The live stream sends that text as it is, so a feed allocates one string
+   * per event instead of an object tree and a second serialisation.
+   */
+  tailDocs(q: Omit<EventQuery, 'limit' | 'offset' | 'order'>, afterSeq: number, limit: number): Promise<Array<{ seq: number; id: string; doc: string }>>;
   /** The position of a stored event (to resume a stream after Last-Event-ID); undefined when unknown. */
   seqOf(id: string): Promise<number | undefined>;
   /** The position of the newest stored event (0 when empty): a live stream starts after it. */

@@ -296,6 +296,20 @@ for (const dialect of DIALECTS) {
         assert.equal(none.total, 21);
       });
 
+      test('tail and tailDocs: the same events after a position, in insertion order; docs are the events\' JSON', async () => {
+        const all = await store.tail({ entityKind: kind }, 0, 100);
+        assert.deepEqual(all.map((t) => t.event.id.slice(kind.length + 1)), [...Array.from({ length: 20 }, (_, i) => String(i)), 'tie']);
+        const after = all[9]!.seq;
+        const tail = await store.tail({ entityKind: kind, severities: ['error', 'critical'] }, after, 3);
+        const docs = await store.tailDocs({ entityKind: kind, severities: ['error', 'critical'] }, after, 3);
+        assert.deepEqual(tail.map((t) => t.event.id.slice(kind.length + 1)), ['12', '13', '17']);
+        assert.deepEqual(docs.map((d) => ({ seq: d.seq, id: d.id })), tail.map((t) => ({ seq: t.seq, id: t.event.id })));
+        docs.forEach((d, i) => {
+          assert.equal(d.doc, JSON.stringify(tail[i]!.event), 'the stored text is what JSON.stringify of the event gives');
+          assert.deepEqual(JSON.parse(d.doc), events.find((e) => e.id === d.id));
+        });
+      });
+
       test('no match gives zero counts', async () => {
         const p = await store.query({ ...Q, entityKind: kind, source: 'nobody' });
         assert.equal(p.total, 0);

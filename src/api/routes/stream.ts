@@ -9,7 +9,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { HeraldEvent } from '../../events/index.js';
 import { SseStalled, sseWriter } from '../../shared/sse.js';
 import type { ApiContext } from '../context.js';
 import { toEventQuery } from '../query.js';
@@ -22,26 +21,13 @@ const KEEPALIVE_MS = 15_000;
 const PAGE_REUSE_MS = 100;
 
 /**
- * The SSE frames of recently stored events, shared by every stream of this process: a hundred
- * clients on one feed serialize each event once, not a hundred times. Bounded; keyed by seq.
+ * One event's SSE frame: its stored JSON as the data line (JSON text has no raw line breaks),
+ * its id as the SSE id. An id with a line break would break the framing: such events go
+ * without an SSE id.
  */
-class FrameCache {
-  readonly #frames = new Map<number, string>();
-  constructor(readonly max = 4096) {}
-  of(seq: number, event: HeraldEvent): string {
-    let f = this.#frames.get(seq);
-    if (f === undefined) {
-      // An id with a line break would break SSE framing; such events go without an SSE id.
-      const idLine = /[\r\n]/.test(event.id) ? '' : `id: ${event.id}\n`;
-      f = `${idLine}data: ${JSON.stringify(event)}\n\n`;
-      if (this.#frames.size >= this.max) this.#frames.delete(this.#frames.keys().next().value!);
-      this.#frames.set(seq, f);
-    }
-    return f;
-  }
-}
+const frameOf = (id: string, doc: string): string => `${/[\r\n]/.test(id) ? '' : `id: ${id}\n`}data: ${doc}\n\n`;
 
-type TailPage = Awaited<ReturnType<ApiContext['store']['tail']>>;
+type TailPage = Awaited<ReturnType<ApiContext['store']['tailDocs']>>;
 
 /**
  * Pages of the store's tail shared by streams with the same filters at the same position: a
@@ -54,6 +40,13 @@ class TailPages {
   constructor(readonly max = 256) {}
   read(key: string, generation: number, load: () => Promise<TailPage>): Promise<TailPage> {
     const now = Date.now();
+    // A page past its reuse window is never served again: let it go now, not when 256 newer
+    // ones push it out (a live feed at 100 events a write once kept every event it had sent,
+    // parsed, for the last 256 writes). Entries are in the order they were loaded.
+    for (const [k, p] of this.#pages) {
+      if (now - p.at <= PAGE_REUSE_MS) break;
+      this.#pages.delete(k);
+    }
     const hit = this.#pages.get(key);
     if (hit !== undefined && hit.generation === generation && now - hit.at <= PAGE_REUSE_MS) return hit.page;
     const page = load();
@@ -63,11 +56,18 @@ class TailPages {
     this.#pages.set(key, { generation, at: now, page });
     return page;
   }
+
+  clear(): void {
+    this.#pages.clear();
+  }
+
+  get size(): number {
+    return this.#pages.size;
+  }
 }
 
 export const streamRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
   const open = new Set<ServerResponse>();
-  const frames = new FrameCache();
   const pages = new TailPages();
   let closing = false;
   app.addHook('preClose', async () => {
@@ -132,20 +132,20 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asyn
         await out.send(`event: gap\ndata: ${JSON.stringify({ code: 'RESUME_POINT_GONE', lastEventId: lastId, message: `event ${JSON.stringify(lastId)} is not in the store (unknown id, or removed by retention); the stream continues from now: fetch what you missed with GET /v2/events?since=<time of the last event you have>` })}\n\n`);
       }
       while (out.open && !closing) {
-        let batch: Awaited<ReturnType<typeof ctx.store.tail>> = [];
+        let batch: TailPage = [];
         try {
           const after = seq;
-          batch = await pages.read(`${filterKey}|${after}`, ctx.notifier.generation, () => ctx.store.tail(q, after, BATCH));
+          batch = await pages.read(`${filterKey}|${after}`, ctx.notifier.generation, () => ctx.store.tailDocs(q, after, BATCH));
         } catch (err) {
           await out.send(`event: error\ndata: ${JSON.stringify({ error: (err as Error).message, code: (err as { code?: string }).code ?? 'STORE_UNAVAILABLE' })}\n\n`);
           lastWrite = Date.now();
         }
         let full = false;
-        for (const { seq: s, event } of batch) {
+        for (const { seq: s, id, doc } of batch) {
           if (!out.open || closing) break;
-          full = !out.write(frames.of(s, event));
+          full = !out.write(frameOf(id, doc));
           seq = s;
-          lastSent = event.id;
+          lastSent = id;
           lastWrite = Date.now();
           if (full) break;
         }
@@ -172,6 +172,7 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asyn
       res.destroy();
     } finally {
       open.delete(res);
+      if (open.size === 0) pages.clear();
       if (!res.writableEnded && !res.destroyed) res.end();
     }
   });
