@@ -199,6 +199,34 @@ function eventRefs(abilities: StoreAbilities): Migration {
 }
 
 /**
+ * The severity as the last column of the entity, type and source indexes: the per-severity
+ * counts of a list filtered by entity id, or by a time range, group what the index holds
+ * instead of reading every matching row (an entity page over 10,000,000 events took 88 ms at
+ * p50 for its counts, most of them row reads). The new indexes are built before the old ones
+ * go, so the list never lacks one.
+ */
+const SEVERITY_INDEXES = [
+  { old: 'herald_events_entity_time', name: 'herald_events_entity_time_sev', columns: ['entity_kind', 'entity_id', 'time_ms', 'seq'] },
+  { old: 'herald_events_type_time', name: 'herald_events_type_time_sev', columns: ['type', 'time_ms', 'seq'] },
+  { old: 'herald_events_source_time', name: 'herald_events_source_time_sev', columns: ['source', 'time_ms', 'seq'] },
+] as const;
+
+const severityInIndexes: Migration = {
+  async up(db: AnyDb) {
+    for (const i of SEVERITY_INDEXES) {
+      await db.schema.createIndex(i.name).ifNotExists().on('herald_events').columns([...i.columns, 'severity']).execute();
+      await db.schema.dropIndex(i.old).ifExists().execute();
+    }
+  },
+  async down(db: AnyDb) {
+    for (const i of SEVERITY_INDEXES) {
+      await db.schema.createIndex(i.old).ifNotExists().on('herald_events').columns([...i.columns]).execute();
+      await db.schema.dropIndex(i.name).ifExists().execute();
+    }
+  },
+};
+
+/**
  * The store's migrations and those of the components with tables of their own (the outbox),
  * in one order by name. Every step is idempotent (IF NOT EXISTS), and a component's
  * migrations may run after later store migrations (a store first used without the outbox):
@@ -211,6 +239,7 @@ export function migrationProvider(abilities: StoreAbilities, modules: readonly S
         '0001_init': init(abilities),
         '0002_event_counts': eventCounts(abilities),
         '0006_event_refs': eventRefs(abilities),
+        '0007_severity_in_indexes': severityInIndexes,
       };
       for (const m of modules) {
         for (const [name, migration] of Object.entries(m.migrations(abilities))) {

@@ -138,6 +138,35 @@ function mixedEvents(tag: string, n: number, start: string): HeraldEvent[] {
   }));
 }
 
+/** The statements the store sends while `fn` runs. */
+async function sentQueries(store: EventStore, fn: () => Promise<void>): Promise<Array<{ sql: string; parameters: readonly unknown[] }>> {
+  const executor = store.db.getExecutor() as { executeQuery: (...a: unknown[]) => Promise<unknown> };
+  const original = executor.executeQuery;
+  const seen: Array<{ sql: string; parameters: readonly unknown[] }> = [];
+  executor.executeQuery = function (this: unknown, ...a: unknown[]) {
+    seen.push(a[0] as { sql: string; parameters: readonly unknown[] });
+    return original.apply(this, a);
+  };
+  try {
+    await fn();
+  } finally {
+    executor.executeQuery = original;
+  }
+  return seen;
+}
+
+/** The plan of a statement as the store sent it (parameters inlined as literals). */
+async function explainPlan(store: EventStore, q: { sql: string; parameters: readonly unknown[] }): Promise<string> {
+  const literal = (v: unknown) => (typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v));
+  if (store.dialect === 'sqlite') {
+    const params = [...q.parameters];
+    const text = q.sql.replace(/\?/g, () => literal(params.shift()));
+    return (await sql.raw<{ detail: string }>(`explain query plan ${text}`).execute(store.db)).rows.map((r) => r.detail).join('\n');
+  }
+  const text = q.sql.replace(/\$(\d+)/g, (_, i: string) => literal(q.parameters[Number(i) - 1]));
+  return (await sql.raw<{ 'QUERY PLAN': string }>(`explain ${text}`).execute(store.db)).rows.map((r) => r['QUERY PLAN']).join('\n');
+}
+
 for (const dialect of DIALECTS) {
   describe(`store conformance: ${dialect.name}`, () => {
     let store: EventStore;
@@ -712,34 +741,39 @@ for (const dialect of DIALECTS) {
       await store.append(batch);
       await store.functions.analyze?.(store.db, 'herald_events');
       await store.functions.analyze?.(store.db, 'herald_event_refs');
-      const executor = store.db.getExecutor() as { executeQuery: (...a: unknown[]) => Promise<unknown> };
-      const original = executor.executeQuery;
-      const seen: Array<{ sql: string; parameters: readonly unknown[] }> = [];
-      executor.executeQuery = function (this: unknown, ...a: unknown[]) {
-        seen.push(a[0] as { sql: string; parameters: readonly unknown[] });
-        return original.apply(this, a);
-      };
-      try {
+      const seen = await sentQueries(store, async () => {
         const p = await store.query({ ...Q, refs: [[{ kind: 'cluster', ids: [`${tag}-c7`] }], [{ kind: 'host', none: true }, { kind: 'host', ids: [`${tag}-h7`] }]] });
         assert.equal(p.total, 10);
-      } finally {
-        executor.executeQuery = original;
-      }
+      });
       const page = seen.find((q) => q.sql.startsWith('select "doc"'));
       assert.ok(page, seen.map((q) => q.sql).join('\n'));
-      // EXPLAIN the page query as the store sent it (parameters inlined as literals).
-      let lines: string[];
-      if (store.dialect === 'sqlite') {
-        const params = [...page.parameters];
-        const text = page.sql.replace(/\?/g, () => { const v = params.shift(); return typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v); });
-        lines = (await sql.raw<{ detail: string }>(`explain query plan ${text}`).execute(store.db)).rows.map((r) => r.detail);
-      } else {
-        const text = page.sql.replace(/\$(\d+)/g, (_, i: string) => { const v = page.parameters[Number(i) - 1]; return typeof v === 'string' ? `'${v.replace(/'/g, "''")}'` : String(v); });
-        lines = (await sql.raw<{ 'QUERY PLAN': string }>(`explain ${text}`).execute(store.db)).rows.map((r) => r['QUERY PLAN']);
-      }
-      const text = lines.join('\n');
+      const text = await explainPlan(store, page);
       assert.match(text, /herald_event_refs_kind_id/, text);
       assert.doesNotMatch(text, /SCAN herald_events\b|Seq Scan on herald_events\b/, text);
+    });
+
+    test('per-severity counts of an entity id and of a type in a time range read the index alone (migration 0007)', async () => {
+      const tag = uniqueName('sevplan');
+      const t0 = Date.parse('2024-07-01T00:00:00Z');
+      await store.append(Array.from({ length: 3000 }, (_, i) => ev({
+        type: `${tag}.t${i % 30}`, severity: i % 7 === 0 ? 'error' : 'info', time: new Date(t0 + i * 1000).toISOString(),
+        entity: { kind: 'cluster', id: `${tag}-c${i % 300}` },
+      })));
+      await store.functions.analyze?.(store.db, 'herald_events');
+      const cases = [
+        { q: { ...Q, entityKind: 'cluster', entityIds: [`${tag}-c7`] }, total: 10, index: 'herald_events_entity_time_sev' },
+        { q: { ...Q, types: [`${tag}.t3`], since: new Date(t0).toISOString(), until: new Date(t0 + 600_000).toISOString() }, total: 20, index: 'herald_events_type_time_sev' },
+      ];
+      for (const c of cases) {
+        const seen = await sentQueries(store, async () => {
+          assert.equal((await store.query(c.q)).total, c.total);
+        });
+        const counts = seen.find((x) => /^select "severity", count\(\*\)/.test(x.sql));
+        assert.ok(counts, seen.map((x) => x.sql).join('\n'));
+        const text = await explainPlan(store, counts);
+        assert.match(text, new RegExp(c.index), text);
+        if (store.dialect === 'sqlite') assert.match(text, /USING COVERING INDEX/, `SQLite reads no row: ${text}`);
+      }
     });
 
     test('migration 0006 fills the refs of the events stored before it', async () => {
