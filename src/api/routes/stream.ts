@@ -27,7 +27,8 @@ const PAGE_REUSE_MS = 100;
  */
 const frameOf = (id: string, doc: string): string => `${/[\r\n]/.test(id) ? '' : `id: ${id}\n`}data: ${doc}\n\n`;
 
-type TailPage = Awaited<ReturnType<ApiContext['store']['tailDocs']>>;
+/** A page of the tail as frames: built once, when the page is read, for every stream it serves. */
+type TailPage = Array<{ seq: number; id: string; frame: string }>;
 
 /**
  * Pages of the store's tail shared by streams with the same filters at the same position: a
@@ -135,15 +136,15 @@ export const streamRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asyn
         let batch: TailPage = [];
         try {
           const after = seq;
-          batch = await pages.read(`${filterKey}|${after}`, ctx.notifier.generation, () => ctx.store.tailDocs(q, after, BATCH));
+          batch = await pages.read(`${filterKey}|${after}`, ctx.notifier.generation, async () => (await ctx.store.tailDocs(q, after, BATCH)).map((r) => ({ seq: r.seq, id: r.id, frame: frameOf(r.id, r.doc) })));
         } catch (err) {
           await out.send(`event: error\ndata: ${JSON.stringify({ error: (err as Error).message, code: (err as { code?: string }).code ?? 'STORE_UNAVAILABLE' })}\n\n`);
           lastWrite = Date.now();
         }
         let full = false;
-        for (const { seq: s, id, doc } of batch) {
+        for (const { seq: s, id, frame } of batch) {
           if (!out.open || closing) break;
-          full = !out.write(frameOf(id, doc));
+          full = !out.write(frame);
           seq = s;
           lastSent = id;
           lastWrite = Date.now();
