@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { sinkFor } from '../helpers/sinks.js';
 import { createNatsSource } from '../../src/transports/nats/source.js';
 import { isHeraldError } from '../../src/errors.js';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
+import { PassThrough } from 'node:stream';
 import type { OutgoingMessage } from '../../src/profiles/types.js';
 import type { PublishOutcome } from '../../src/transports/types.js';
 import { freePort, OwnNatsServer } from '../helpers/nats-server.js';
@@ -45,17 +46,28 @@ test('kill -9 of the NATS server mid-stream: the sink rejects while down, publis
   const url = `nats://127.0.0.1:${port}`;
   const sink = await sinkFor({ name: 'restart', type: 'nats', url, createStream: true, stream: 'RESTART', subjects: ['rs.>'], timeoutMs: 2000 }, { logger: silentLogger });
   cleanups.push(() => sink.close());
-  const source = createNatsSource({ url, subjects: ['rs.>'], stream: 'RESTART', durable: 'viewer', from: 'beginning' });
+  // What the source logs (its retries) goes into the failure message, should a wait time out.
+  const logLines: string[] = [];
+  const logStream = new PassThrough();
+  logStream.on('data', (d: Buffer) => logLines.push(d.toString().trim()));
+  const source = createNatsSource({ url, subjects: ['rs.>'], stream: 'RESTART', durable: 'viewer', from: 'beginning', logger: createLogger({ level: 'debug', destination: logStream }) });
   cleanups.push(() => source.close());
   const seen: number[] = [];
+  let readerError: unknown;
   const reader = (async () => {
     for await (const m of source.messages()) {
       seen.push(Number(m.value!.toString()));
       await m.ack();
     }
-  })();
-  const waitSeen = (n: number): Promise<void> =>
-    waitFor(`the source to have seen ${n} distinct events`, () => new Set(seen.filter((v) => v >= 0)).size >= n, 30_000, 100);
+  })().catch((err: unknown) => { readerError = err; });
+  const waitSeen = async (n: number): Promise<void> => {
+    try {
+      await waitFor(`the source to have seen ${n} distinct events`, () => readerError !== undefined || new Set(seen.filter((v) => v >= 0)).size >= n, 30_000, 100);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; seen ${JSON.stringify(seen)}; source log: ${logLines.slice(-10).join(' | ')}`);
+    }
+    assert.equal(readerError, undefined, `the source failed: ${String(readerError)}`);
+  };
 
   for (let i = 0; i < 5; i++) assert.deepEqual(await sink.publish([event(i)]), [{ ok: true }]);
   await waitSeen(5);

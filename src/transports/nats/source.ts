@@ -121,8 +121,29 @@ export class NatsSource extends PushSource {
     }
   }
 
+  /**
+   * The JetStream manager. Its first request can time out while a server that was just
+   * started (or restarted) has not got JetStream going yet: that is retried like a connection.
+   * Any other answer (JetStream not enabled on the server) is an error.
+   */
+  private async jetstreamManagerOf(nc: NatsConnection): Promise<JetStreamManager | undefined> {
+    let delay = 500;
+    while (!this.closed) {
+      try {
+        return await nc.jetstreamManager({ timeout: this.opts.timeoutMs ?? 10_000 });
+      } catch (err) {
+        if (this.closed || (err as { code?: string }).code !== 'TIMEOUT') throw err;
+        this.log.warn({ err: errorMessage(err, this.built.secrets), retryInMs: delay }, 'JetStream not answering yet; retrying');
+        await sleep(delay, this.stop.signal);
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+    return undefined;
+  }
+
   private async consumeJetStream(nc: NatsConnection): Promise<void> {
-    const jsm = await nc.jetstreamManager({ timeout: this.opts.timeoutMs ?? 10_000 });
+    const jsm = await this.jetstreamManagerOf(nc);
+    if (jsm === undefined) return;
     const js = nc.jetstream();
     const durable = this.opts.durable ?? this.opts.group;
     const subjects = this.subjects;
