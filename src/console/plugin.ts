@@ -12,6 +12,7 @@ import { SseStalled, sseWriter } from '../shared/sse.js';
 import type { EventStore } from '../store/types.js';
 import { loadConsoleAssets, type ConsoleAsset } from './assets.js';
 import { DEFAULT_LIVE_TIMING, runLiveFeed, SinkSampler, type LiveTiming, type SinkStatusSource, type Wakeup } from './live.js';
+import { createCloser } from '../shared/closer.js';
 
 /** What the plugin needs of the API's authorizer: a read check that throws when refused. */
 export interface ReadCheck {
@@ -118,15 +119,14 @@ export const consolePlugin: FastifyPluginAsync<ConsolePluginOptions> = async (ap
     const out = sseWriter(res, stallMs);
     await out.send(': herald console live feed\n\n');
     open.add(res);
-    let wake: () => void = () => undefined;
-    const closed = new Promise<void>((resolve) => { wake = resolve; });
-    request.raw.on('close', () => wake());
+    const left = createCloser();
+    request.raw.on('close', () => left.close());
     try {
       await runLiveFeed({
         store,
         sampler,
         timing,
-        wakeup: { wait: (ms) => Promise.race([wakeup.wait(ms), closed]) },
+        wakeup: { wait: async (ms) => { await left.race(wakeup.wait(ms)); } },
         write: (chunk) => out.send(chunk),
         isOpen: () => out.open && !closing,
       });
