@@ -3,6 +3,7 @@
  * and reported on stderr, never fatal. Exits 0 after --max events or --timeout without one,
  * and on Ctrl-C; a summary line goes to stderr on exit.
  */
+import { once } from 'node:events';
 import { HeraldError, UsageError } from '../errors.js';
 import type { HeraldEvent, Severity } from '../events/schema.js';
 import { SEVERITIES } from '../events/schema.js';
@@ -221,6 +222,12 @@ export async function run(argv: string[]): Promise<number> {
     for (;;) {
       if (max !== undefined && shown >= max) break;
       if (abort.signal.aborted) break;
+      // A reader slower than the topic (a pipe into a busy process): read on only once it has
+      // taken what was written, so the lines wait in the topic, not in this process's memory.
+      if (process.stdout.writableNeedDrain) {
+        await once(process.stdout, 'drain', { signal: abort.signal }).catch(() => undefined);
+        continue;
+      }
       // Nothing more is buffered by the source: show what is pending before waiting.
       if (pending !== '' && !flushQueued) {
         flushQueued = true;

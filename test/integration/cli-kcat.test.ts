@@ -127,19 +127,33 @@ async function waitForSubscriber(viewer: RunningCli, emit: () => Promise<CliResu
 }
 
 describe('herald view like kcat -C', () => {
-  it('reads 20,000 records of 1 KB in a 40 MB heap: what was shown is let go (a wait per message once kept every message)', async () => {
+  it('reads 20,000 records of 1 KB in a 40 MB heap, also into a reader that stops for a while: what was shown is let go, what was not read waits in the topic', async () => {
     const topic = uniqueName('cli-view-memory');
     const file = join(dir, 'view-memory.ndjson');
     const pad = 'x'.repeat(1000);
     writeFileSync(file, Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ type: 'com.example.mem', i, pad })).join('\n') + '\n');
     await promisify(execFile)('kcat', ['-P', '-b', kafkaBrokers(), '-t', topic, '-l', file]);
-    const r = await runCli(['view', '--brokers', kafkaBrokers(), '--topic', topic, '--offset', 'beginning', '--max', '20000', '--format', 'event', '--timeout', '20s'],
-      { env: { NODE_OPTIONS: '--max-old-space-size=40' }, timeoutMs: 120_000 });
+    const args = ['view', '--brokers', kafkaBrokers(), '--topic', topic, '--offset', 'beginning', '--max', '20000', '--format', 'event', '--timeout', '20s'];
+    // A reader that takes everything at once (a wait per message once kept every message)...
+    const r = await runCli(args, { env: { NODE_OPTIONS: '--max-old-space-size=40' }, timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr.slice(-2000));
     const events = jsonLines(r);
     assert.equal(events.length, 20_000);
     assert.deepEqual([events[0]!.data.i, events[19_999]!.data.i], [0, 19_999]);
     assert.match(r.stderr, /20000 messages read, 20000 shown/);
+    // ...and one that reads nothing for 3 s (view once kept writing into memory meanwhile).
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=40' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.pause();
+    await new Promise((res) => setTimeout(res, 3000));
+    let lines = 0;
+    child.stdout!.on('data', (d: Buffer) => { for (const b of d) if (b === 0x0a) lines++; });
+    child.stdout!.resume();
+    const code = await new Promise<number | null>((res) => child.once('close', (c) => res(c)));
+    assert.equal(code, 0, stderr.slice(-2000));
+    assert.equal(lines, 20_000);
   });
 
   const topic = uniqueName('cli-view-offsets');
