@@ -4,6 +4,7 @@
  * and on Ctrl-C; a summary line goes to stderr on exit.
  */
 import { once } from 'node:events';
+import { createCloser } from '../shared/closer.js';
 import { HeraldError, UsageError } from '../errors.js';
 import type { HeraldEvent, Severity } from '../events/schema.js';
 import { SEVERITIES } from '../events/schema.js';
@@ -213,15 +214,15 @@ export async function run(argv: string[]): Promise<number> {
   try {
     await source.start?.();
     const it = source.messages()[Symbol.asyncIterator]();
-    // Each wait races the next message against a promise of its own, woken by the idle timer
-    // or an abort: racing one shared promise instead leaves a reaction on it per message, and
-    // each kept its message alive to the end (a 100,000-record read once held 1 GB).
-    let wake: (why: 'idle' | 'abort') => void = () => undefined;
-    abort.signal.addEventListener('abort', () => wake('abort'), { once: true });
-    if (idleMs !== undefined) idleTimer = setTimeout(() => wake('idle'), idleMs);
+    // The idle timer or an abort ends the wait for the next message (shared/closer.ts: racing
+    // one shared promise per message instead kept every message alive to the end, 1 GB for a
+    // 100,000-record read).
+    const stopped = createCloser();
+    abort.signal.addEventListener('abort', () => stopped.close(), { once: true });
+    if (idleMs !== undefined) idleTimer = setTimeout(() => stopped.close(), idleMs);
     for (;;) {
       if (max !== undefined && shown >= max) break;
-      if (abort.signal.aborted) break;
+      if (stopped.closed) break;
       // A reader slower than the topic (a pipe into a busy process): read on only once it has
       // taken what was written, so the lines wait in the topic, not in this process's memory.
       if (process.stdout.writableNeedDrain) {
@@ -237,14 +238,8 @@ export async function run(argv: string[]): Promise<number> {
         });
       }
       idleTimer?.refresh();
-      const next = it.next();
-      const stop = new Promise<'idle' | 'abort'>((resolve) => { wake = resolve; });
-      const r = await Promise.race([next, stop]);
-      if (r === 'idle' || r === 'abort') {
-        next.catch(() => undefined);
-        break;
-      }
-      if (r.done) break;
+      const r = await stopped.race(it.next());
+      if (r === undefined || r.done) break;
       const m: ReceivedMessage = r.value;
       seen++;
       let decoded: DecodedMessage | undefined;

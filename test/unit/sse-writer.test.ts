@@ -48,56 +48,51 @@ async function connection(): Promise<{ res: ServerResponse; client: Socket; clos
 
 const big = 'x'.repeat(64 * 1024);
 
+/** Runs `fn` on a fresh connection and closes it afterwards, whatever `fn` did. */
+async function onConnection(fn: (c: Awaited<ReturnType<typeof connection>>) => Promise<void>): Promise<void> {
+  const c = await connection();
+  try {
+    await fn(c);
+  } finally {
+    await c.close();
+  }
+}
+
 /** Writes until 32 MiB wait in the process, more than the kernel buffers of a paused loopback connection hold: no drain until the client reads. */
 function fill(res: ServerResponse): void {
   while (res.writableLength < 32 * 1024 * 1024) res.write(big);
 }
 
-test('write() reports a full buffer; ready() resolves once the client has read it', async () => {
-  const c = await connection();
-  try {
-    const out = sseWriter(c.res, 10_000);
-    assert.equal(out.write(big), false, 'a chunk over the high-water mark fills the buffer');
-    fill(c.res);
-    let resolved = false;
-    const wait = out.ready().then(() => { resolved = true; });
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(resolved, false, 'ready() waits while the client reads nothing');
-    c.client.resume();
-    await wait;
-    assert.equal(resolved, true);
-    assert.equal(out.open, true);
-  } finally {
-    await c.close();
-  }
-});
+test('write() reports a full buffer; ready() resolves once the client has read it', () => onConnection(async (c) => {
+  const out = sseWriter(c.res, 10_000);
+  assert.equal(out.write(big), false, 'a chunk over the high-water mark fills the buffer');
+  fill(c.res);
+  let resolved = false;
+  const wait = out.ready().then(() => { resolved = true; });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(resolved, false, 'ready() waits while the client reads nothing');
+  c.client.resume();
+  await wait;
+  assert.equal(resolved, true);
+  assert.equal(out.open, true);
+}));
 
-test('a client that reads nothing for stallMs is cut off with SseStalled', async () => {
-  const c = await connection();
-  try {
-    const out = sseWriter(c.res, 150);
-    fill(c.res);
-    const t0 = Date.now();
-    await assert.rejects(out.ready(), (err: unknown) => err instanceof SseStalled && err.stallMs === 150);
-    assert.ok(Date.now() - t0 >= 140, 'not before stallMs');
-  } finally {
-    await c.close();
-  }
-});
+test('a client that reads nothing for stallMs is cut off with SseStalled', () => onConnection(async (c) => {
+  const out = sseWriter(c.res, 150);
+  fill(c.res);
+  const t0 = Date.now();
+  await assert.rejects(out.ready(), (err: unknown) => err instanceof SseStalled && err.stallMs === 150);
+  assert.ok(Date.now() - t0 >= 140, 'not before stallMs');
+}));
 
-test('a client that leaves ends the wait; open turns false', async () => {
-  const c = await connection();
-  try {
-    const out = sseWriter(c.res, 10_000);
-    fill(c.res);
-    const wait = out.ready();
-    c.client.destroy();
-    await wait;
-    assert.equal(out.open, false);
-  } finally {
-    await c.close();
-  }
-});
+test('a client that leaves ends the wait; open turns false', () => onConnection(async (c) => {
+  const out = sseWriter(c.res, 10_000);
+  fill(c.res);
+  const wait = out.ready();
+  c.client.destroy();
+  await wait;
+  assert.equal(out.open, false);
+}));
 
 test('thousands of waits on one open response leave no listeners and no memory behind', async () => {
   v8.setFlagsFromString('--expose-gc');

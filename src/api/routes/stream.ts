@@ -61,10 +61,6 @@ class TailPages {
   clear(): void {
     this.#pages.clear();
   }
-
-  get size(): number {
-    return this.#pages.size;
-  }
 }
 
 export const streamRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
