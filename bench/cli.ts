@@ -1,9 +1,9 @@
 /**
  * The command line beside kcat, in the same run on the same broker (issue 22):
  * - `--help`: wall time of `herald --help` against `kcat -V` (target ≤ 0.15 s);
- * - start-up: `herald emit` of one event, process start to the broker's acknowledgement (an
- *   upper bound of "start to first byte on the wire"), against `kcat -P` of one record
- *   (target ≤ 0.5 s);
+ * - start-up: `herald emit` of one event, process start to its first byte on the wire (seen by
+ *   a TCP relay in front of the broker), against `kcat -P` of one record (target ≤ 0.5 s); and
+ *   the same runs' wall time to the acknowledgement and exit;
  * - bulk emit: N NDJSON lines from a file (`herald emit --input FILE`) against `kcat -P -l` of
  *   the same lines (target ≥ 0.5 × kcat);
  * - view: reading N records (`herald view --offset beginning --max N --format json`) against
@@ -14,6 +14,7 @@
  * Standalone: `npm run build && node --import tsx bench/cli.ts --brokers HOST:PORT [--count N]`.
  */
 import { spawn } from 'node:child_process';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTopic } from './reference.js';
@@ -45,6 +46,35 @@ function run(cmd: string, args: string[], options: { input?: string } = {}): Pro
 }
 const herald = (args: string[], input?: string) => run(process.execPath, [CLI, ...args], input !== undefined ? { input } : {});
 
+/**
+ * Start to first byte on the wire: `cmd` is given the address of a TCP relay in front of the
+ * broker (`{{brokers}}` in `args`), which notes when the first byte of the first connection
+ * arrives and forwards everything both ways. Also returns the wall time to exit.
+ */
+async function firstByte(brokers: string, cmd: string, args: string[], input?: string): Promise<{ firstByte: number; seconds: number }> {
+  const [host, port] = brokers.split(',')[0]!.split(':') as [string, string];
+  let first: number | undefined;
+  let t0 = 0n;
+  const relay = createServer((client) => {
+    const upstream = connect(Number(port), host);
+    client.once('data', () => (first ??= Number(process.hrtime.bigint() - t0) / 1e9));
+    client.pipe(upstream).pipe(client);
+    const end = () => { client.destroy(); upstream.destroy(); };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const address = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
+  try {
+    t0 = process.hrtime.bigint();
+    const { seconds } = await run(cmd, args.map((a) => a.replace('{{brokers}}', address)), input !== undefined ? { input } : {});
+    if (first === undefined) throw new Error(`${cmd} sent nothing to the broker`);
+    return { firstByte: first, seconds };
+  } finally {
+    relay.close();
+  }
+}
+
 async function median(times: number, fn: () => Promise<number>): Promise<number> {
   const all: number[] = [];
   for (let i = 0; i < times; i++) all.push(await fn());
@@ -67,9 +97,23 @@ export async function cliBench(ctx: BenchContext, count: number): Promise<Scenar
 
   const one = await ctx.topic('cli-one');
   await herald(['emit', '--brokers', ctx.brokers, '--topic', one, '--type', 'bench.warm']);
-  const startH = await median(reps, async () => (await herald(['emit', '--brokers', ctx.brokers, '--topic', one, '--type', 'bench.one', '--data', '{"n":1}'])).seconds);
-  const startK = await median(reps, async () => (await run('kcat', ['-P', '-b', ctx.brokers, '-t', one, '-X', 'acks=all'], { input: '{"n":1}\n' })).seconds);
-  rows.push(timeRow('cli: herald emit one event, start to acked', startH, startK, 'kcat -P one record', `first byte comes before the ack; target ≤ 0.5 s (${startH <= 0.5 ? 'met' : 'missed'})`));
+  // Start to first byte: through a relay in front of the broker (see firstByte). Start to
+  // acked: the wall time of the same run, to the broker's acknowledgement and exit.
+  const heraldOne = ['emit', '--brokers', '{{brokers}}', '--topic', one, '--type', 'bench.one', '--data', '{"n":1}'];
+  const kcatOne = ['-P', '-b', '{{brokers}}', '-t', one, '-X', 'acks=all'];
+  const hRuns: { firstByte: number; seconds: number }[] = [];
+  const kRuns: { firstByte: number; seconds: number }[] = [];
+  for (let i = 0; i < reps; i++) {
+    hRuns.push(await firstByte(ctx.brokers, process.execPath, [CLI, ...heraldOne]));
+    kRuns.push(await firstByte(ctx.brokers, 'kcat', kcatOne, '{"n":1}\n'));
+  }
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const firstH = mid(hRuns.map((r) => r.firstByte));
+  const firstK = mid(kRuns.map((r) => r.firstByte));
+  rows.push(timeRow('cli: herald emit one event, start to first byte on the wire', firstH, firstK, 'kcat -P one record', `target ≤ 0.5 s (${firstH <= 0.5 ? 'met' : 'missed'})`));
+  const startH = mid(hRuns.map((r) => r.seconds));
+  const startK = mid(kRuns.map((r) => r.seconds));
+  rows.push(timeRow('cli: herald emit one event, start to acked and exited', startH, startK, 'kcat -P one record', 'for reference: the whole run, to the acknowledgement and exit'));
 
   // The same NDJSON lines for both: herald reads each as an event's data (--type given).
   const pad = 'x'.repeat(Math.max(0, ctx.recordSize - 40));

@@ -16,8 +16,9 @@
 // (../../proto, ../../dist/console) sits two levels below the package root there as well.
 import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { precompiledModule } from './precompiled-validators.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'cli');
@@ -38,6 +39,19 @@ const kafkaSideEffectFree = {
       const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'resolving' });
       if (r.errors.length > 0 || r.external) return r;
       return /[\\/]@platformatic[\\/]kafka[\\/]dist[\\/]/.test(r.path) ? { ...r, sideEffects: false } : r;
+    });
+  },
+};
+
+// The event validator as Ajv standalone code (src/events/precompiled.ts), from what tsc just
+// wrote to dist/: the same schema and options the library compiles at run time.
+const precompiled = {
+  name: 'precompiled-validators',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]events[\\/]precompiled\.ts$/ }, async (args) => {
+      const { createAjv } = await import(pathToFileURL(join(root, 'dist', 'events', 'validate.js')).href);
+      const { EventInput } = await import(pathToFileURL(join(root, 'dist', 'events', 'schema.js')).href);
+      return { contents: precompiledModule(createAjv, EventInput), loader: 'js', resolveDir: dirname(args.path) };
     });
   },
 };
@@ -64,6 +78,6 @@ await build({
   keepNames: true,
   sourcemap: 'linked',
   legalComments: 'eof',
-  plugins: [kafkaSideEffectFree],
+  plugins: [kafkaSideEffectFree, precompiled],
   logLevel: 'warning',
 });

@@ -9,7 +9,7 @@ import { createBindings, type SinkBinding } from '../delivery/binding.js';
 import { DirectDelivery } from '../delivery/direct.js';
 import { HeraldError, UsageError, ValidationError, type FieldProblem } from '../errors.js';
 import { createLogger } from '../log.js';
-import { DirectHandover } from '../pipeline/handovers.js';
+import { DirectHandover } from '../pipeline/direct-handover.js';
 import { Ingest } from '../pipeline/ingest.js';
 import { getProfile, PROFILE_NAMES, PROFILES, type ProfileName } from '../profiles/registry.js';
 import type { EmitFlags } from '../profiles/types.js';

@@ -3,9 +3,10 @@
  * Validated once; a bad value throws ConfigError naming the key or variable and what is allowed.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { ConfigError } from '../errors.js';
 import { ajvProblems, createAjv } from '../events/validate.js';
+import type { ValidateFunction } from 'ajv';
 import { PROFILE_NAMES } from '../profiles/registry.js';
 import { isBrokerAddress } from '../transports/kafka/address.js';
 import { HeraldConfigSchema, LOG_LEVELS, type HeraldConfig, type HeraldConfigInput, type SinkConfig } from './schema.js';
@@ -25,8 +26,10 @@ export const DEFAULTS = {
   sinks: [],
 } as const satisfies HeraldConfig;
 
-const ajv = createAjv();
-const validate = ajv.compile(HeraldConfigSchema);
+// Compiled on first use: `herald emit` imports this module but validates a whole config only
+// when given --config.
+let validateConfig: ValidateFunction | undefined;
+const configValidator = (): ValidateFunction => (validateConfig ??= createAjv().compile(HeraldConfigSchema));
 
 export interface LoadOptions {
   /** Path of a YAML or JSON config file. */
@@ -35,6 +38,15 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Values from command-line flags, applied last. */
   overrides?: HeraldConfigInput;
+}
+
+/**
+ * The YAML parser, loaded on the first YAML file: commands run without --config (every
+ * `herald emit` of a script) don't read its 300 KB.
+ */
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.parse(text);
 }
 
 /** Reads and parses a config file; errors name the file. */
@@ -172,6 +184,7 @@ function deepFreeze<T>(o: T): T {
 /** Validates one config object (file form); throws ConfigError naming every bad key. */
 export function validateConfigInput(input: unknown, origin = 'configuration', sinkNames?: SinkKeyNamer): HeraldConfigInput {
   if (input === null || input === undefined) return {};
+  const validate = configValidator();
   if (!validate(input)) {
     const problems = ajvProblems(validate.errors, '', (p) => keysAt(p));
     throw new ConfigError(`invalid ${origin}: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems);

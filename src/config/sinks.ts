@@ -70,7 +70,8 @@ export interface CommonSinkConfig {
   oversized?: 'reject' | 'park';
 }
 
-type OptionsOf<D> = D extends TransportDefinition<infer O, unknown, unknown> ? O : never;
+/** A transport's own sink keys: what its resolve() takes. */
+type OptionsOf<D> = D extends { resolve(options: infer O, ...rest: never[]): unknown } ? O : never;
 
 /** A sink of the config file's form: the common keys, `type`, and that transport's own keys. */
 export type SinkConfig = { [T in TransportName]: CommonSinkConfig & { type: T } & OptionsOf<(typeof TRANSPORTS)[T]> }[TransportName];

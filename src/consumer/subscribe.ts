@@ -45,8 +45,8 @@ export async function openSource(options: SubscribeOptions): Promise<Source> {
   }
   const name = chosen[0]!;
   const group = options.consumer === 'broadcast' ? undefined : options.consumer.group;
-  const module = await TRANSPORTS[name].load();
-  return (module.createSource as (spec: unknown, o: object) => Source)((options as unknown as Record<string, unknown>)[name], {
+  const createSource = await TRANSPORTS[name].loadSource!();
+  return (createSource as (spec: unknown, o: object) => Source)((options as unknown as Record<string, unknown>)[name], {
     ...(group !== undefined && { group }),
     ...(options.from !== undefined && { from: options.from }),
     ...(options.signal !== undefined && { signal: options.signal }),

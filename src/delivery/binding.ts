@@ -78,8 +78,8 @@ export class SinkBinding {
 
   /** Builds the sink (loading its transport's client library on first use); not connected yet. */
   async createSink(deps: SinkDeps): Promise<Sink> {
-    const module = await this.transport.load();
-    return module.createSink({ name: this.name, topic: this.topic, profile: this.profile.name, ...(this.config.timeoutMs !== undefined && { timeoutMs: this.config.timeoutMs }) }, this.#resolved, deps);
+    const createSink = await this.transport.loadSink();
+    return createSink({ name: this.name, topic: this.topic, profile: this.profile.name, ...(this.config.timeoutMs !== undefined && { timeoutMs: this.config.timeoutMs }) }, this.#resolved, deps);
   }
 }
 

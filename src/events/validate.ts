@@ -2,9 +2,10 @@
  * One validation for every entry point. Reports every problem with its field path in plain
  * words, e.g. `[3].entity.kind: is required`.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { ValidationError, type FieldProblem } from '../errors.js';
+import { precompiledEventInput } from './precompiled.js';
 import { EVENT_INPUT_KEYS, EventInput, SEVERITIES } from './schema.js';
 
 // ajv-formats is CommonJS; its default export arrives as the module object under NodeNext.
@@ -12,14 +13,15 @@ type AddFormats = (ajv: Ajv) => Ajv;
 const addFormats: AddFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ?? addFormatsModule) as unknown as AddFormats;
 
 /** A shared Ajv instance with formats, also used by config validation and the API. */
-export function createAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false });
+export function createAjv(extra: Options = {}): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false, ...extra });
   addFormats(ajv);
   return ajv;
 }
 
-const ajv = createAjv();
-const validateInput: ValidateFunction = ajv.compile(EventInput);
+// The command-line bundle carries this validator compiled ahead of time (precompiled.ts);
+// elsewhere the schema is compiled here, once, at import.
+const validateInput: ValidateFunction = precompiledEventInput ?? createAjv().compile(EventInput);
 
 /** Joins an Ajv instance path (`/entity/kind`, `/0/id`) into Herald's form (`entity.kind`, `[0].id`). */
 export function joinPath(prefix: string, instancePath: string, child?: string): string {

@@ -12,7 +12,7 @@ import { outboxSchema } from '../outbox/schema.js';
 import { openStore } from '../store/index.js';
 import type { EventStore } from '../store/types.js';
 import type { GroupCommitOptions } from './group-commit.js';
-import { DurableHandover } from './handovers.js';
+import { DurableHandover } from './durable-handover.js';
 import { Ingest } from './ingest.js';
 
 export interface DurablePipelineOptions {

@@ -21,7 +21,7 @@ import { HeraldError } from '../errors.js';
 import type { EventInput, HeraldEvent } from '../events/schema.js';
 import { silentLogger, type Logger } from '../log.js';
 import { openDurablePipeline } from './durable.js';
-import { DirectHandover } from './handovers.js';
+import { DirectHandover } from './direct-handover.js';
 import { Ingest } from './ingest.js';
 
 export type { PublisherOptions, DurableOptions } from '../config/publisher.js';

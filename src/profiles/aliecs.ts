@@ -16,8 +16,9 @@
  * transports add Herald's own metadata.
  */
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { HeraldError } from '../errors.js';
 import { ENTITY_EVENT_SOURCE, ENTITY_EVENT_TYPES, UNKNOWN_STATE } from '../events/entity-states.js';
 import type { HeraldEvent } from '../events/schema.js';
@@ -64,12 +65,14 @@ export interface AliecsActiveRunsList {
 }
 
 // Loaded once, lazily, from the package's own proto/ folder: the same relative path holds
-// from src/profiles (tsx) and from dist/profiles (compiled), and "files" ships proto/.
+// from src/profiles (tsx) and from dist/profiles (compiled), and "files" ships proto/. The
+// library itself is required here, on first use, so commands that never encode AliECS don't load it.
 let types: { env: protobuf.Type; notification: protobuf.Type; list: protobuf.Type } | undefined;
 function protoTypes(): NonNullable<typeof types> {
   if (types === undefined) {
     const path = fileURLToPath(new URL('../../proto/aliecs.proto', import.meta.url));
-    const root = protobuf.loadSync(path);
+    const pb = createRequire(import.meta.url)('protobufjs') as typeof protobuf;
+    const root = pb.loadSync(path);
     types = {
       env: root.lookupType('kafka.EnvInfo'),
       notification: root.lookupType('kafka.NewStateNotification'),

@@ -157,11 +157,13 @@ export interface TransportCli<SourceSpec = unknown> {
   source(values: FlagValues, defaults: ReadDefaults): SourceSpec;
 }
 
-/** The heavy half of a transport, loaded on first use. */
-export interface TransportModule<Resolved = unknown, SourceSpec = unknown> {
-  createSink(base: SinkBase, options: Resolved, deps: SinkDeps): Sink;
-  createSource(spec: SourceSpec, options: SourceOptions): Source;
-}
+/**
+ * The heavy halves of a transport, each loaded on first use and apart: a command that only
+ * publishes never loads the consumer side of a client library (for Kafka, its option
+ * validators are compiled when the module is evaluated), and a reader never loads the producer.
+ */
+export type SinkFactory<Resolved = unknown> = (base: SinkBase, options: Resolved, deps: SinkDeps) => Sink;
+export type SourceFactory<SourceSpec = unknown> = (spec: SourceSpec, options: SourceOptions) => Source;
 
 /**
  * The light half of a transport: everything config validation, the CLI and the registry need
@@ -186,5 +188,8 @@ export interface TransportDefinition<Options = Record<string, unknown>, Resolved
   maxMessageBytes(resolved: Resolved): number | undefined;
   /** How the command line reaches this transport (absent: no flag selects it). */
   readonly cli?: TransportCli<SourceSpec>;
-  load(): Promise<TransportModule<Resolved, SourceSpec>>;
+  /** Loads the sink half (and its client library). */
+  loadSink(): Promise<SinkFactory<Resolved>>;
+  /** Loads the source half; absent for a sink-only transport (stdout, webhook). */
+  loadSource?(): Promise<SourceFactory<SourceSpec>>;
 }

@@ -15,7 +15,7 @@ import { eventRow } from '../../src/store/sql-store.js';
 import { deleteEventsBefore } from '../../src/outbox/housekeeping.js';
 import { outboxSchema, type OutboxDb, type OutboxTables } from '../../src/outbox/schema.js';
 import { fetchBatch } from '../../src/outbox/sql.js';
-import { DurableHandover } from '../../src/pipeline/handovers.js';
+import { DurableHandover } from '../../src/pipeline/durable-handover.js';
 import { Ingest } from '../../src/pipeline/ingest.js';
 import { silentLogger } from '../../src/log.js';
 import type { StateRequest } from '../../src/events/entity-states.js';

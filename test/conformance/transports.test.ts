@@ -67,13 +67,13 @@ const sinkConfig = (transport: string, profile: ProfileName, exchange: string): 
 
 /** A source of the same transport reading what `topics` receive (subscribed before anything is published). */
 async function sourceFor(transport: string, config: SinkConfig, topics: string[]): Promise<Source> {
-  const module = await TRANSPORTS[transport as 'kafka'].load();
+  const createSource = await TRANSPORTS[transport as 'kafka'].loadSource!();
   const spec = transport === 'kafka' ? { brokers: kafkaBrokers().split(','), topics }
     : transport === 'nats' ? { url: natsUrl(), subjects: topics }
       : { url: amqpUrl(), exchange: (config as { exchange: string }).exchange, binding: '#' };
   // Kafka keeps what was published (read from the beginning); core NATS and an AMQP queue get
   // what arrives once they are subscribed, which start() waits for.
-  const source = (module.createSource as (s: unknown, o: object) => Source)(spec, { from: transport === 'kafka' ? 'beginning' : 'latest' });
+  const source = (createSource as (s: unknown, o: object) => Source)(spec, { from: transport === 'kafka' ? 'beginning' : 'latest' });
   await source.start?.();
   return source;
 }

@@ -207,9 +207,9 @@ test('Kafka: cloudevents, aliecs and assisted records match their channels, head
 });
 
 test('NATS: choria subjects (core) and a JetStream cloudevents subject match the document', async () => {
-  const nats = await TRANSPORTS.nats.load();
+  const createNatsSource = await TRANSPORTS.nats.loadSource!();
   for (const [sinkName, profile, subjects] of [['nats-choria', 'choria', [`choria.lifecycle.event.startup.${component}`, 'choria.machine.transition']], ['nats-ce', 'cloudevents', [natsCe]]] as const) {
-    const source = nats.createSource({ url: natsUrl(), subjects: [...subjects] }, {});
+    const source = createNatsSource({ url: natsUrl(), subjects: [...subjects] }, {});
     await source.start?.();
     const n = await publish(bindingOf(sinkName), EVENTS[sinkName]!());
     const got = await collect(source, (m) => m.value?.includes(Buffer.from(run)) === true || m.value?.includes(Buffer.from(`n-${run}`)) === true, n);
@@ -226,10 +226,10 @@ test('NATS: choria subjects (core) and a JetStream cloudevents subject match the
 });
 
 test('RabbitMQ: cloudstack routing keys and cloudevents application properties match the document', async () => {
-  const amqp = await TRANSPORTS.amqp.load();
+  const createAmqpSource = await TRANSPORTS.amqp.loadSource!();
   for (const [sinkName, profile] of [['amqp-cloudstack', 'cloudstack'], ['amqp-ce', 'cloudevents']] as const) {
     const exchange = (sinks.find((s) => s.name === sinkName) as { exchange: string }).exchange;
-    const source = amqp.createSource({ url: amqpUrl(), exchange, binding: ['#'] }, {});
+    const source = createAmqpSource({ url: amqpUrl(), exchange, binding: ['#'] }, {});
     await source.start?.();
     const n = await publish(bindingOf(sinkName), EVENTS[sinkName]!());
     const got = await collect(source, () => true, n);

@@ -17,7 +17,7 @@ import type { OutgoingMessage } from '../../src/profiles/types.js';
 import { createBindings } from '../../src/delivery/binding.js';
 import { destinationOf } from '../../src/outbox/relay.js';
 import { outboxSchema } from '../../src/outbox/schema.js';
-import { DurableHandover } from '../../src/pipeline/handovers.js';
+import { DurableHandover } from '../../src/pipeline/durable-handover.js';
 import { Ingest } from '../../src/pipeline/ingest.js';
 import { outboxTables } from '../helpers/stores.js';
 import { waitFor } from '../helpers/wait.js';

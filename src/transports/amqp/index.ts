@@ -35,5 +35,6 @@ export const amqpTransport: TransportDefinition<AmqpOptions, AmqpResolved, AmqpS
       return { url: flag(values, 'amqp')!, binding: given.length > 0 ? given : [...(defaults.topics ?? ['#'])], ...(exchange !== undefined && { exchange }) };
     },
   },
-  load: () => import('./module.js').then((m) => m.amqpModule),
+  loadSink: () => import('./sink.js').then((m) => m.sinkFactory),
+  loadSource: () => import('./source.js').then((m) => m.sourceFactory),
 };

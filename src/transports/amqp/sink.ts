@@ -8,7 +8,7 @@ import { HeraldError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { within } from '../shared/deadline.js';
 import { errorMessage } from '../shared/url.js';
-import type { OutgoingMessage, PublishOutcome, Sink, SinkBase, SinkDeps } from '../types.js';
+import type { OutgoingMessage, PublishOutcome, Sink, SinkBase, SinkDeps, SinkFactory } from '../types.js';
 import { connectAmqp } from './connection.js';
 import { amqpPublishOptions, basicPublishFrame } from './mapping.js';
 import type { AmqpResolved, BuiltAmqpOptions } from './options.js';
@@ -209,3 +209,6 @@ export class AmqpSink implements Sink {
     await link.conn.close().catch(() => undefined);
   }
 }
+
+/** The sink factory the transport registry loads. */
+export const sinkFactory: SinkFactory<AmqpResolved> = (base, resolved, deps) => new AmqpSink(base, resolved, deps);

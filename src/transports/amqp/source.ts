@@ -10,7 +10,7 @@ import { HeraldError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { PushSource, sleep } from '../shared/inbox.js';
 import { errorMessage } from '../shared/url.js';
-import type { ReceivedMessage, Source, SourceOptions } from '../types.js';
+import type { ReceivedMessage, Source, SourceOptions, SourceFactory } from '../types.js';
 import { connectAmqp } from './connection.js';
 import { fromAmqpProperties } from './mapping.js';
 import { buildAmqpOptions, DEFAULT_EXCHANGE, type AmqpSourceSpec, type BuiltAmqpOptions } from './options.js';
@@ -158,3 +158,6 @@ export class AmqpSource extends PushSource {
 export function createAmqpSource(options: AmqpSourceOptions): Source {
   return new AmqpSource(options);
 }
+
+/** The source factory the transport registry loads. */
+export const sourceFactory: SourceFactory<AmqpSourceSpec> = (spec, options) => new AmqpSource({ ...spec, ...options });

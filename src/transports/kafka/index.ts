@@ -9,9 +9,11 @@ import { flag, flagList, parsePattern } from '../shared/flags.js';
 import type { KeyNamer, TransportDefinition } from '../types.js';
 import { isBrokerAddress, parseBrokers } from './address.js';
 import { resolveKafkaConnection, type KafkaConnection } from './connection.js';
-import { DEFAULT_MAX_REQUEST_BYTES, TopicSettings, type KafkaOptions, type KafkaResolved, type KafkaSourceSpec } from './options.js';
+import { DEFAULT_MAX_REQUEST_BYTES, TopicSettings, type KafkaOptions, type KafkaResolved } from './options.js';
+import type { KafkaSourceSpec } from './source.js';
 
-export { DEFAULT_MAX_REQUEST_BYTES, type KafkaOptions, type KafkaResolved, type KafkaSourceSpec } from './options.js';
+export { DEFAULT_MAX_REQUEST_BYTES, type KafkaOptions, type KafkaResolved } from './options.js';
+export type { KafkaSourceSpec } from './source.js';
 
 /** The Kafka transport. */
 export const kafkaTransport: TransportDefinition<KafkaOptions, KafkaResolved, KafkaSourceSpec> = {
@@ -72,7 +74,8 @@ export const kafkaTransport: TransportDefinition<KafkaOptions, KafkaResolved, Ka
       };
     },
   },
-  load: () => import('./module.js').then((m) => m.kafkaModule),
+  loadSink: () => import('./sink.js').then((m) => m.sinkFactory),
+  loadSource: () => import('./source.js').then((m) => m.sourceFactory),
 };
 
 /** A resolution error whose path is one of the sink's keys, renamed to the caller's name for it. */

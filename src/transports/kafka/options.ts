@@ -1,7 +1,6 @@
 /** The Kafka transport's option types and schema pieces (no client library here). */
 import { Type } from 'typebox';
 import type { KafkaConnection } from './connection.js';
-import type { KafkaSourceOptions } from './source.js';
 import type { TopicSpec } from './topics.js';
 
 /** Java's default `max.request.size`; the broker's default `message.max.bytes` is a little more. */
@@ -35,5 +34,3 @@ export interface KafkaResolved {
   topics?: Omit<TopicSpec, 'topic'> & { create?: boolean };
 }
 
-/** What to read, without the common source options (from, group, signal, logger). */
-export type KafkaSourceSpec = Omit<KafkaSourceOptions, 'from' | 'group' | 'signal' | 'logger'>;

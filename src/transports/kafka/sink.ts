@@ -9,12 +9,12 @@ import { ConfigError, HeraldError } from '../../errors.js';
 import { messageBytes } from '../../messages.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
-import type { Delivery, OutgoingMessage, PublishOutcome, Sink } from '../types.js';
+import type { Delivery, OutgoingMessage, PublishOutcome, Sink, SinkFactory } from '../types.js';
 import { baseClientOptions, type KafkaConnection } from './connection.js';
 import { isPermanentKafkaError, isValidTopicName, toHeraldError, withTimeout } from './errors.js';
 import { toKafkaRecord } from './mapping.js';
-import { DEFAULT_MAX_REQUEST_BYTES } from './options.js';
-import { ensureTopics, type TopicSpec } from './topics.js';
+import { DEFAULT_MAX_REQUEST_BYTES, type KafkaResolved } from './options.js';
+import type { TopicSpec } from './topics.js';
 
 /** What a KafkaSink is built from: a resolved connection and the topics it creates or verifies. */
 export interface KafkaSinkOptions {
@@ -130,6 +130,8 @@ export class KafkaSink implements Sink {
     try {
       await withTimeout(producer.metadata({ topics: [] }), this.#conn.timeoutMs, `connecting ${this.#where}`, () => this.#discardProducer(), signal);
       if (!this.#topicsChecked && this.#topics.length > 0) {
+        // The admin client (and its option validators) is loaded only by a sink that checks topics.
+        const { ensureTopics } = await import('./topics.js');
         const warnings = await ensureTopics(this.#conn, this.#topics, { create: this.#createTopics });
         for (const w of warnings) this.#logger.warn({ sink: this.name }, w);
         this.#topicsChecked = true;
@@ -278,4 +280,15 @@ export class KafkaSink implements Sink {
       await withTimeout(p.close(), this.#conn.timeoutMs, `closing ${this.#where}`).catch(() => p.close(true, () => undefined));
     }
   }
+}
+
+/** The sink factory the transport registry loads: topics to check when the sink names their settings. */
+export const sinkFactory: SinkFactory<KafkaResolved> = (base, r, deps) => {
+  const topics = r.topics !== undefined && base.topic !== undefined ? [{ topic: base.topic, ...withoutCreate(r.topics) }] : [];
+  return new KafkaSink({ name: base.name, conn: r.conn, topics, createTopics: r.topics?.create ?? true, logger: deps.logger });
+};
+
+function withoutCreate(t: NonNullable<KafkaResolved['topics']>) {
+  const { create: _create, ...rest } = t;
+  return rest;
 }

@@ -14,7 +14,7 @@ import { Consumer, type Message, type MessagesStream } from '@platformatic/kafka
 import { HeraldError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { silentLogger } from '../../log.js';
-import type { ReceivedMessage, Source, SourceOptions } from '../types.js';
+import type { ReceivedMessage, Source, SourceOptions, SourceFactory } from '../types.js';
 import { baseClientOptions, resolveKafkaConnection, type KafkaConnection } from './connection.js';
 import { kafkaErrorIds, toHeraldError, withTimeout } from './errors.js';
 import { fromKafkaRecord } from './mapping.js';
@@ -219,3 +219,9 @@ export class KafkaSource implements Source {
 export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
   return new KafkaSource(options);
 }
+
+/** What `view`, `tally` and `bridge` read, from their flags (the source options without the run's own). */
+export type KafkaSourceSpec = Omit<KafkaSourceOptions, 'from' | 'group' | 'signal' | 'logger'>;
+
+/** The source factory the transport registry loads (`view`, `tally`, `bridge`, `subscribe()`). */
+export const sourceFactory: SourceFactory<KafkaSourceSpec> = (spec, options) => new KafkaSource({ ...spec, ...options });

@@ -50,7 +50,8 @@ export const natsTransport: TransportDefinition<NatsOptions, NatsResolved, NatsS
       return { url: flag(values, 'nats')!, subjects, ...(stream !== undefined && { stream }) };
     },
   },
-  load: () => import('./module.js').then((m) => m.natsModule),
+  loadSink: () => import('./sink.js').then((m) => m.sinkFactory),
+  loadSource: () => import('./source.js').then((m) => m.sourceFactory),
 };
 
 /** Errors about `tls`/`creds`/`token` name the sink's key the caller's way (`sinks[0].tls.ca`). */

@@ -17,7 +17,8 @@ import { HeraldError, isHeraldError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { within } from '../shared/deadline.js';
 import { errorMessage } from '../shared/url.js';
-import type { OutgoingMessage, PublishOutcome, Sink, SinkBase, SinkDeps } from '../types.js';
+import type { OutgoingMessage, PublishOutcome, Sink, SinkBase, SinkDeps, SinkFactory } from '../types.js';
+import type { NatsResolved } from './options.js';
 import { connectNats } from './connection.js';
 import { classifyNatsError } from './errors.js';
 import {
@@ -27,7 +28,6 @@ import {
   natsMessageIds,
   toNatsHeaders,
 } from './mapping.js';
-import type { NatsResolved } from './options.js';
 
 /** JetStream publishes in flight at once; NATS keeps their order on one connection. */
 const MAX_IN_FLIGHT = 256;
@@ -253,3 +253,7 @@ export class NatsSink implements Sink {
     }
   }
 }
+
+/** The sink factory the transport registry loads; the connection is named after the sink. */
+export const sinkFactory: SinkFactory<NatsResolved> = (base, resolved, deps) =>
+  new NatsSink(base, { ...resolved, settings: { ...resolved.settings, name: `herald-sink-${base.name}` } }, deps);

@@ -20,7 +20,7 @@ import { HeraldError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { PushSource, sleep } from '../shared/inbox.js';
 import { errorMessage } from '../shared/url.js';
-import type { ReceivedMessage, Source, SourceOptions } from '../types.js';
+import type { ReceivedMessage, Source, SourceOptions, SourceFactory } from '../types.js';
 import { connectNats } from './connection.js';
 import { fromNatsHeaders } from './mapping.js';
 import { resolveNatsSettings, type NatsSettings, type NatsSourceSpec } from './options.js';
@@ -258,3 +258,6 @@ function toReceived(msg: Msg | JsMsg, ack: () => Promise<void>, js?: JsMsg): Rec
 export function createNatsSource(options: NatsSourceOptions): Source {
   return new NatsSource(options);
 }
+
+/** The source factory the transport registry loads. */
+export const sourceFactory: SourceFactory<NatsSourceSpec> = (spec, options) => new NatsSource({ ...spec, ...options });

@@ -7,5 +7,5 @@ export const stdoutTransport: TransportDefinition<Record<never, never>, Record<n
   sinkOptions: {},
   resolve: () => ({}),
   maxMessageBytes: () => undefined,
-  load: () => import('./module.js').then((m) => m.stdoutModule),
+  loadSink: () => import('./sink.js').then((m) => m.sinkFactory),
 };

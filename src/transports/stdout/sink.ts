@@ -4,7 +4,7 @@
  */
 import { HeraldError } from '../../errors.js';
 import { valueForJson } from '../../shared/json.js';
-import type { OutgoingMessage, PublishOutcome, Sink } from '../types.js';
+import type { OutgoingMessage, PublishOutcome, Sink, SinkFactory } from '../types.js';
 
 export interface StdoutSinkOptions {
   name: string;
@@ -59,3 +59,7 @@ export class StdoutSink implements Sink {
     this.#closed = true;
   }
 }
+
+/** The sink factory the transport registry loads. */
+export const sinkFactory: SinkFactory<Record<never, never>> = (base, _resolved, deps) =>
+  new StdoutSink({ name: base.name, ...(deps.stream !== undefined && { stream: deps.stream }) });

@@ -29,5 +29,5 @@ export const webhookTransport: TransportDefinition<WebhookOptions, WebhookResolv
       throw new UsageError('--webhook is a sink only (herald emit, serve, bridge and replay deliver to it); read with --brokers, --nats or --amqp', [{ path: '--webhook', message: 'is a sink only' }]);
     },
   },
-  load: () => import('./module.js').then((m) => m.webhookModule),
+  loadSink: () => import('./sink.js').then((m) => m.sinkFactory),
 };

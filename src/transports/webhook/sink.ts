@@ -19,7 +19,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { Agent } from 'undici';
 import { HeraldError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { EndpointStatus, OutgoingMessage, PublishOutcome, Sink, SinkBase, SinkDeps } from '../types.js';
+import type { EndpointStatus, OutgoingMessage, PublishOutcome, Sink, SinkBase, SinkDeps, SinkFactory } from '../types.js';
 import { classifyRequestError, classifyStatus, SNIPPET_BYTES, type AttemptFailure } from './errors.js';
 import { toBatchRequest, toWebhookRequest, UnsendableMessage, webhookIds, type WebhookRequest } from './mapping.js';
 import type { WebhookResolved } from './options.js';
@@ -382,3 +382,6 @@ async function readPrefix(body: AsyncIterable<Buffer> & { destroy(): void }, max
   body.destroy();
   return Buffer.concat(chunks);
 }
+
+/** The sink factory the transport registry loads. */
+export const sinkFactory: SinkFactory<WebhookResolved> = (base, resolved, deps) => new WebhookSink(base, resolved, deps);

@@ -1,14 +1,12 @@
 /**
- * The two hand-overs an Ingest ends in. Durable: the events and their outbox entries in one
+ * The durable hand-over an Ingest ends in: the events and their outbox entries in one
  * transaction — concurrent callers share it (group commit, group-commit.ts) — then the
  * committed entries are handed to their relays in memory (whatever the entry point: the API,
  * the library, the bridge), so no relay waits for its poll interval or reads back what it was
- * given. Direct: the encoded messages to the sinks now, resolving when the brokers
- * acknowledged.
+ * given. Apart from the direct one (direct-handover.ts) so that `herald emit` loads no metrics library.
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { SinkBinding } from '../delivery/binding.js';
-import type { DirectDelivery } from '../delivery/direct.js';
 import type { StateRequest } from '../events/entity-states.js';
 import type { HeraldEvent } from '../events/schema.js';
 import type { Outbox, StagedEntries } from '../outbox/outbox.js';
@@ -122,20 +120,5 @@ export class DurableHandover implements Handover {
     if (staged !== undefined) this.outbox.handOff(staged);
     else this.outbox.notify();
     this.#onStored?.();
-  }
-}
-
-export class DirectHandover implements Handover {
-  readonly encodesNow = true;
-
-  constructor(private readonly bindings: readonly SinkBinding[], private readonly delivery: DirectDelivery) {}
-
-  targets(event: HeraldEvent): readonly SinkBinding[] {
-    return this.bindings.filter((b) => b.accepts(event));
-  }
-
-  async deliver(batch: Batch): Promise<number> {
-    await this.delivery.deliver(batch.deliveries ?? []);
-    return batch.events.length;
   }
 }
