@@ -7,15 +7,18 @@
  * - bulk emit: N NDJSON lines from a file (`herald emit --input FILE`) against `kcat -P -l` of
  *   the same lines (target ≥ 0.5 × kcat);
  * - view: reading N records (`herald view --offset beginning --max N --format json`) against
- *   `kcat -C -e` of the same topic (target ≥ 0.5 × kcat).
+ *   `kcat -C -e` of the same topic (target ≥ 0.5 × kcat);
+ * - the bound of the two bulk rows: the bare @platformatic/kafka producer and consumer doing
+ *   the same work with none of herald's, in the same run.
  * Times are medians of a few runs for the start-up rows. Each row's ratio is kcat ÷ herald for
  * times and herald ÷ kcat for rates: higher is better, 1 means as fast as kcat.
  *
  * Standalone: `npm run build && node --import tsx bench/cli.ts --brokers HOST:PORT [--count N]`.
  */
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTopic } from './reference.js';
 import { round, ROOT, type ScenarioResult } from './support.js';
@@ -86,6 +89,52 @@ function timeRow(name: string, herald: number, kcat: number, kcatWhat: string, t
   return { name, events: 1, seconds: herald, events_per_s: 1 / herald, ratio_to_reference: kcat / herald, reference: kcatWhat, note: `herald ${round(herald, 3)} s, ${kcatWhat} ${round(kcat, 3)} s; ${target}` };
 }
 
+/**
+ * The Kafka client alone, what bounds `emit --input`: the same lines as binary CloudEvents
+ * (the 7 headers herald writes, built here) sent by the bare @platformatic/kafka producer with
+ * herald's settings (acks=all, idempotent) in requests as herald sizes them, each awaited.
+ */
+async function bareProduce(brokers: string, topic: string, file: string): Promise<number> {
+  // Loaded here, after the start-up rows: nothing of the client runs in this process while they are timed.
+  const { Producer, ProduceAcks } = await import('@platformatic/kafka');
+  const { MAX_REQUEST_PIECES } = await import('../src/transports/kafka/sink.js');
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const producer = new Producer({ clientId: 'bench-bare', bootstrapBrokers: brokers.split(','), idempotent: true, acks: ProduceAcks.ALL, autocreateTopics: true });
+  const names = ['content-type', 'ce_id', 'ce_source', 'ce_specversion', 'ce_type', 'ce_time', 'ce_severity'].map((k) => Buffer.from(k));
+  const perRequest = Math.floor(MAX_REQUEST_PIECES / (8 + 4 * names.length));
+  try {
+    await producer.metadata({ topics: [topic] });
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < lines.length; i += perRequest) {
+      const messages = lines.slice(i, i + perRequest).map((line) => {
+        const values = ['application/json', randomUUID(), 'bench', '1.0', 'bench.bulk', new Date().toISOString(), 'info'];
+        return { topic, value: Buffer.from(line), headers: new Map(names.map((n, k) => [n, Buffer.from(values[k]!)])) };
+      });
+      await producer.send({ messages });
+    }
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  } finally {
+    await producer.close();
+  }
+}
+
+/** The Kafka client alone, what bounds `view`: the bare consumer reading `count` records of `topic` from the beginning with 1 MiB fetches (as view asks). */
+async function bareConsume(brokers: string, topic: string, count: number): Promise<number> {
+  const { Consumer } = await import('@platformatic/kafka');
+  const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({ clientId: 'bench-bare', groupId: `bench-bare-${randomUUID()}`, bootstrapBrokers: brokers.split(','), autocommit: false, maxWaitTime: 500, maxBytes: 1_048_576 });
+  try {
+    const t0 = process.hrtime.bigint();
+    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
+    let n = 0;
+    for await (const _ of stream) if (++n >= count) break;
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    await stream.close();
+    return seconds;
+  } finally {
+    await consumer.close(true);
+  }
+}
+
 /** The rows of the CLI benchmark; `count` records for the bulk rows. */
 export async function cliBench(ctx: BenchContext, count: number): Promise<ScenarioResult[]> {
   const rows: ScenarioResult[] = [];
@@ -128,6 +177,12 @@ export async function cliBench(ctx: BenchContext, count: number): Promise<Scenar
     ratio_to_reference: emitK.seconds / emitH.seconds, reference: 'kcat -P -l',
     note: `kcat -P ${Math.round(count / emitK.seconds)}/s; target ≥ 0.5 × kcat (${emitK.seconds / emitH.seconds >= 0.5 ? 'met' : 'missed'})`,
   });
+  const bareP = await bareProduce(ctx.brokers, await ctx.topic('cli-bulk-bare'), file);
+  rows.push({
+    name: `cli: bare Kafka client producing the same ${count} lines (7 headers)`, events: count, seconds: bareP, events_per_s: count / bareP,
+    ratio_to_reference: emitK.seconds / bareP, reference: 'kcat -P -l',
+    note: `the bound of emit --input: herald ÷ bare client ${round(bareP / emitH.seconds, 2)}`,
+  });
 
   // Reading: both read what herald wrote (CloudEvents, binary mode).
   const viewH = await herald(['view', '--brokers', ctx.brokers, '--topic', hTopic, '--offset', 'beginning', '--max', String(count), '--format', 'json', '--timeout', '30s']);
@@ -139,6 +194,12 @@ export async function cliBench(ctx: BenchContext, count: number): Promise<Scenar
     name: `cli: herald view --format json (${count} records)`, events: count, seconds: viewH.seconds, events_per_s: count / viewH.seconds,
     ratio_to_reference: viewK.seconds / viewH.seconds, reference: 'kcat -C -e',
     note: `kcat -C ${Math.round(count / viewK.seconds)}/s; target ≥ 0.5 × kcat (${viewK.seconds / viewH.seconds >= 0.5 ? 'met' : 'missed'})`,
+  });
+  const bareC = await bareConsume(ctx.brokers, hTopic, count);
+  rows.push({
+    name: `cli: bare Kafka client consuming the same ${count} records`, events: count, seconds: bareC, events_per_s: count / bareC,
+    ratio_to_reference: viewK.seconds / bareC, reference: 'kcat -C -e',
+    note: `the bound of view: herald ÷ bare client ${round(bareC / viewH.seconds, 2)}`,
   });
   return rows;
 }

@@ -9,7 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { HeraldError, UsageError, type FieldProblem } from '../errors.js';
-import type { Ingest } from '../pipeline/ingest.js';
+import type { Ingest, PreparedIngest } from '../pipeline/ingest.js';
 
 /** Events per ingest call: large enough for the producers' own batching, small enough to name failures. */
 export const INPUT_BATCH = 1000;
@@ -57,6 +57,11 @@ function indexOf(path: string): number | undefined {
 /**
  * Publishes the input's events. `toInput` turns a line's JSON into an event input (may
  * throw a UsageError for that line); `problemText` renders a refused event's problems.
+ *
+ * One batch is published while the next is read and prepared (validated, normalized, redacted
+ * and encoded): the CPU work of batch n+1 overlaps the broker's acknowledgement of batch n.
+ * Batches are handed over strictly in order, each only after the one before it succeeded, so a
+ * delivery failure stops the run with nothing after it sent.
  */
 export async function publishInput(
   source: string,
@@ -66,36 +71,60 @@ export async function publishInput(
 ): Promise<InputResult> {
   const result: InputResult = { read: 0, published: 0, failures: [] };
   let batch: { n: number; input: unknown }[] = [];
+  /** The batch being published: resolves false when its delivery failed (the run stops). */
+  let inflight: Promise<boolean> | undefined;
 
-  const flush = async (): Promise<boolean> => {
+  /**
+   * Prepares the batch, dropping (and naming) the lines the validation refuses; undefined when
+   * none is left, 'stop' when preparing failed as a whole (every line of the batch failed).
+   */
+  const prepare = (): { prepared: PreparedIngest; lines: { n: number }[] } | undefined | 'stop' => {
     let pending = batch;
     batch = [];
     while (pending.length > 0) {
       try {
-        const r = await ingest.events(pending.map((b) => b.input));
-        result.published += r.events.length;
-        return true;
+        return { prepared: ingest.prepare(pending.map((b) => b.input)), lines: pending };
       } catch (err) {
         const e = err as HeraldError;
         const indexed = e instanceof HeraldError && (e.code === 'INVALID_EVENT' || e.code === 'PAYLOAD_TOO_LARGE') && e.details.length > 0
           ? e.details.map((d) => indexOf(d.path))
           : [];
-        if (indexed.length > 0 && indexed.every((i) => i !== undefined && i < pending.length)) {
-          // Drop the refused events (naming their lines) and send the rest.
-          const bad = new Map<number, FieldProblem[]>();
-          e.details.forEach((d, k) => {
-            const i = indexed[k]!;
-            bad.set(i, [...(bad.get(i) ?? []), { path: d.path.replace(/^\[\d+\]\.?/, ''), message: d.message }]);
-          });
-          for (const [i, problems] of bad) result.failures.push({ line: pending[i]!.n, message: problemText(problems) });
-          pending = pending.filter((_, i) => !bad.has(i));
-          continue;
+        if (indexed.length === 0 || !indexed.every((i) => i !== undefined && i < pending.length)) {
+          for (const p of pending) result.failures.push({ line: p.n, message: e.message });
+          result.stoppedAt = pending[pending.length - 1]!.n;
+          return 'stop';
         }
-        for (const p of pending) result.failures.push({ line: p.n, message: e.message });
-        result.stoppedAt = pending[pending.length - 1]!.n;
-        return false;
+        // Drop the refused events (naming their lines) and prepare the rest.
+        const bad = new Map<number, FieldProblem[]>();
+        e.details.forEach((d, k) => {
+          const i = indexed[k]!;
+          bad.set(i, [...(bad.get(i) ?? []), { path: d.path.replace(/^\[\d+\]\.?/, ''), message: d.message }]);
+        });
+        for (const [i, problems] of bad) result.failures.push({ line: pending[i]!.n, message: problemText(problems) });
+        pending = pending.filter((_, i) => !bad.has(i));
       }
     }
+    return undefined;
+  };
+
+  const deliver = async (p: { prepared: PreparedIngest; lines: { n: number }[] }): Promise<boolean> => {
+    try {
+      const r = await ingest.deliver(p.prepared);
+      result.published += r.events.length;
+      return true;
+    } catch (err) {
+      for (const l of p.lines) result.failures.push({ line: l.n, message: (err as Error).message });
+      result.stoppedAt = p.lines[p.lines.length - 1]!.n;
+      return false;
+    }
+  };
+
+  /** Prepares the collected lines now, then hands them over once the batch before them succeeded. */
+  const flush = async (): Promise<boolean> => {
+    const next = prepare();
+    if (inflight !== undefined && !(await inflight)) return false;
+    if (next === 'stop') return false;
+    inflight = next === undefined ? undefined : deliver(next);
     return true;
   };
 
@@ -116,7 +145,7 @@ export async function publishInput(
     }
     if (batch.length >= INPUT_BATCH && !(await flush())) return result;
   }
-  await flush();
+  if (await flush()) await inflight;
   return result;
 }
 

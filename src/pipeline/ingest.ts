@@ -83,6 +83,11 @@ export interface IngestResult {
   messages?: number;
 }
 
+/** What Ingest.prepare returns for Ingest.deliver (no batch: the input was an empty array). */
+export interface PreparedIngest {
+  readonly batch: Batch | undefined;
+}
+
 const n = (x: number) => x.toLocaleString('en-US');
 
 export class Ingest {
@@ -110,17 +115,34 @@ export class Ingest {
    * event and the sink whose limit it exceeds; nothing is stored or sent then.
    */
   async events(inputs: unknown): Promise<IngestResult> {
+    return this.deliver(this.prepare(inputs));
+  }
+
+  /**
+   * The first half of events(): validates, normalizes, redacts and prepares `inputs` for the
+   * hand-over, throwing what events() rejects with; nothing is handed over yet. A caller that
+   * reads its input in batches (`herald emit --input`) prepares the next batch while the
+   * previous one is being published, and hands them over in order.
+   */
+  prepare(inputs: unknown): PreparedIngest {
     const batch = Array.isArray(inputs);
     const list: unknown[] = batch ? inputs : [inputs];
     const problems = batch ? batchProblems(list, this.#o.maxBatch ?? Number.MAX_SAFE_INTEGER) : eventProblems(inputs);
     if (problems.length > 0) throw new ValidationError(summarize(problems, batch ? 'invalid batch' : 'invalid event'), problems);
-    if (list.length === 0) return { events: [], inserted: 0 };
+    if (list.length === 0) return { batch: undefined };
     const events = list.map((input) => this.#redact(normalize(input as EventInput)));
-    const prepared = this.#prepare(events, batch);
-    const inserted = await this.#o.handover.deliver(prepared);
-    return prepared.deliveries === undefined
+    return { batch: this.#prepare(events, batch) };
+  }
+
+  /** The second half of events(): hands a prepared batch over (stores or publishes it). */
+  async deliver(prepared: PreparedIngest): Promise<IngestResult> {
+    const b = prepared.batch;
+    if (b === undefined) return { events: [], inserted: 0 };
+    const inserted = await this.#o.handover.deliver(b);
+    const events = b.events as HeraldEvent[];
+    return b.deliveries === undefined
       ? { events, inserted }
-      : { events, inserted, messages: prepared.deliveries.reduce((sum, d) => sum + d.messages.length, 0) };
+      : { events, inserted, messages: b.deliveries.reduce((sum, d) => sum + d.messages.length, 0) };
   }
 
   /**

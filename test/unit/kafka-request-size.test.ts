@@ -26,3 +26,18 @@ test('byRequestSize sends a record larger than the limit alone, and counts heade
   assert.deepEqual(byRequestSize([withHeaders(0), withHeaders(1), withHeaders(2)], 1000).map((p) => p.length), [2, 1]);
   assert.deepEqual(byRequestSize([], 1000), []);
 });
+
+test('byRequestSize also bounds the buffers the client builds per request (records with many headers go in smaller requests)', () => {
+  const ce = (i: number): { m: OutgoingMessage; i: number } => ({
+    i,
+    m: { eventId: `e${i}`, topic: 't', value: Buffer.alloc(10), contentType: 'application/json', ceAttributes: { id: `e${i}`, source: 's', specversion: '1.0', type: 't', time: 'now', severity: 'info' } },
+  });
+  // 7 headers: 8 + 28 = 36 pieces a record, so 12,000 pieces hold 333 records.
+  const parts = byRequestSize(Array.from({ length: 1000 }, (_, i) => ce(i)), 1 << 30);
+  assert.deepEqual(parts.map((p) => p.length), [333, 333, 333, 1]);
+  assert.deepEqual(parts.flat().map((x) => x.i), Array.from({ length: 1000 }, (_, i) => i), 'order and completeness');
+  // No headers: 8 pieces, 1,500 records a request.
+  assert.deepEqual(byRequestSize(Array.from({ length: 2000 }, (_, i) => msg(i, 10)), 1 << 30).map((p) => p.length), [1500, 500]);
+  // An explicit bound.
+  assert.deepEqual(byRequestSize(Array.from({ length: 5 }, (_, i) => msg(i, 10)), 1 << 30, 16).map((p) => p.length), [2, 2, 1]);
+});
