@@ -18,7 +18,6 @@ const BATCH = 500;
 /** Poll interval for events written by other processes or replicas. */
 const POLL_MS = 1000;
 const KEEPALIVE_MS = 15_000;
-const PAGE_REUSE_MS = 100;
 
 /**
  * One event's SSE frame: its stored JSON as the data line (JSON text has no raw line breaks),
@@ -32,30 +31,32 @@ type TailPage = Array<{ seq: number; id: string; frame: string }>;
 
 /**
  * Pages of the store's tail shared by streams with the same filters at the same position: a
- * hundred live clients woken by one write read and parse the new events once. A page is reused
- * only while nothing was stored since (the notifier's generation) and for PAGE_REUSE_MS at most,
- * so writes of other processes, found by polling, are not hidden for longer than that.
+ * hundred live clients woken by one write read and parse the new events once. The notifier
+ * wakes them together, so they all ask while the first one's read is still in flight; a page
+ * is shared only that long (and only while nothing was stored since: the notifier's
+ * generation), then let go. Keeping pages for 100 ms after their read, or even until the next
+ * turn of the event loop (setImmediate), made them outlive two young-generation collections:
+ * V8 moved them to the old generation, which one reader of 10,000 events of 1 KB grew by about
+ * 40 MB of garbage instead of 18 MB (docs/benchmarks.md, "Stalled live-stream clients").
  */
-class TailPages {
-  readonly #pages = new Map<string, { generation: number; at: number; page: Promise<TailPage> }>();
-  constructor(readonly max = 256) {}
+export class TailPages {
+  readonly #pages = new Map<string, { generation: number; page: Promise<TailPage> }>();
   read(key: string, generation: number, load: () => Promise<TailPage>): Promise<TailPage> {
-    const now = Date.now();
-    // A page past its reuse window is never served again: let it go now, not when 256 newer
-    // ones push it out (a live feed at 100 events a write once kept every event it had sent,
-    // parsed, for the last 256 writes). Entries are in the order they were loaded.
-    for (const [k, p] of this.#pages) {
-      if (now - p.at <= PAGE_REUSE_MS) break;
-      this.#pages.delete(k);
-    }
     const hit = this.#pages.get(key);
-    if (hit !== undefined && hit.generation === generation && now - hit.at <= PAGE_REUSE_MS) return hit.page;
+    if (hit !== undefined && hit.generation === generation) return hit.page;
     const page = load();
-    page.catch(() => this.#pages.delete(key));
-    this.#pages.delete(key);
-    if (this.#pages.size >= this.max) this.#pages.delete(this.#pages.keys().next().value!);
-    this.#pages.set(key, { generation, at: now, page });
+    const entry = { generation, page };
+    this.#pages.set(key, entry);
+    const release = () => {
+      if (this.#pages.get(key) === entry) this.#pages.delete(key);
+    };
+    page.then(release, release);
     return page;
+  }
+
+  /** Pages held now (for tests). */
+  get size(): number {
+    return this.#pages.size;
   }
 
   clear(): void {
