@@ -36,8 +36,8 @@ type TailPage = Array<{ seq: number; id: string; frame: string }>;
  * is shared only that long (and only while nothing was stored since: the notifier's
  * generation), then let go. Keeping pages for 100 ms after their read, or even until the next
  * turn of the event loop (setImmediate), made them outlive two young-generation collections:
- * V8 moved them to the old generation, which one reader of 10,000 events of 1 KB grew by about
- * 40 MB of garbage instead of 18 MB (docs/benchmarks.md, "Stalled live-stream clients").
+ * V8 moved them to the old generation, and one reader of 10,000 events of 1 KB grew the
+ * server's RSS by about 70 MB instead of 30 MB (docs/benchmarks.md, "Stalled live-stream clients").
  */
 export class TailPages {
   readonly #pages = new Map<string, { generation: number; page: Promise<TailPage> }>();
