@@ -389,12 +389,18 @@ export class SinkRelay {
       // Caught up (and no entry waits for a retry, which needs the table's per-key guard): memory again.
       this.recover = claimed.waiting || entries.length >= this.limit || this.notified !== notifiedBefore;
       if (entries.length > 0) {
-        const read = new Set(entries.map((e) => e.seq));
         for (const e of entries) if (e.seq > this.high) this.high = e.seq;
-        // Handed copies of what was just read are dropped; an older handed one not read is a gap.
-        const rest = this.handed.slice(this.handedHead).filter((e) => !read.has(e.seq));
-        this.handed = rest;
-        this.handedHead = 0;
+        if (entries.length >= this.limit) {
+          // Behind (a full page): the table holds every handed entry and is read until caught
+          // up, so memory is not needed till then. (Filtering the handed copies out of the
+          // whole queue on every page cost O(backlog) per page: 4 % of a durable run's CPU.)
+          this.dropHanded();
+        } else {
+          // Handed copies of what was just read are dropped; an older handed one not read is a gap.
+          const read = new Set(entries.map((e) => e.seq));
+          this.handed = this.handed.slice(this.handedHead).filter((e) => !read.has(e.seq));
+          this.handedHead = 0;
+        }
       }
       // While an entry waits for a retry everything goes through the table: memory is not needed.
       if (claimed.waiting) this.dropHanded();
