@@ -78,11 +78,13 @@ async function firstByte(brokers: string, cmd: string, args: string[], input?: s
   }
 }
 
+/** The middle value. */
+const mid = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 async function median(times: number, fn: () => Promise<number>): Promise<number> {
   const all: number[] = [];
   for (let i = 0; i < times; i++) all.push(await fn());
-  all.sort((a, b) => a - b);
-  return all[Math.floor(all.length / 2)]!;
+  return mid(all);
 }
 
 function timeRow(name: string, herald: number, kcat: number, kcatWhat: string, target: string): ScenarioResult {
@@ -156,7 +158,6 @@ export async function cliBench(ctx: BenchContext, count: number): Promise<Scenar
     hRuns.push(await firstByte(ctx.brokers, process.execPath, [CLI, ...heraldOne]));
     kRuns.push(await firstByte(ctx.brokers, 'kcat', kcatOne, '{"n":1}\n'));
   }
-  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const firstH = mid(hRuns.map((r) => r.firstByte));
   const firstK = mid(kRuns.map((r) => r.firstByte));
   rows.push(timeRow('cli: herald emit one event, start to first byte on the wire', firstH, firstK, 'kcat -P one record', `target ≤ 0.5 s (${firstH <= 0.5 ? 'met' : 'missed'})`));
