@@ -4,7 +4,9 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { Admin } from '@platformatic/kafka';
+import { pino } from 'pino';
 import { HeraldError } from '../../src/errors.js';
+import type { Logger } from '../../src/log.js';
 import { KafkaSink } from '../../src/transports/kafka/sink.js';
 import { describeTopics, ensureTopics } from '../../src/transports/kafka/topics.js';
 import { createKafkaSource } from '../../src/transports/kafka/source.js';
@@ -173,6 +175,77 @@ describe('KafkaSource', () => {
     clearTimeout(guard);
     await source.close();
     assert.deepEqual([...seen].sort(), [`${prefix}-a`, `${prefix}-b`]);
+  });
+
+  it('a group reader yields only partitions it owns: a fetch sent before a rebalance never delivers the new owner\'s records', async () => {
+    // The client keeps a fetch in flight for up to maxWaitTime with the partitions it owned
+    // when it sent it. Records published right after a rebalance, into partitions that moved
+    // to the other reader, came back on that stale fetch and were read by both readers (tally's
+    // two-instance group test counted 278 for 184 events with no rebalance after the start).
+    // Publishing the moment the first reader logs its new assignment hits that window.
+    const topic = uniqueName('src-rebalance');
+    const group = uniqueName('herald-test-group');
+    await ensureTopics(brokers(), [{ topic, partitions: 4 }], { create: true });
+    const sink = await sinkFor({ name: 'r', type: 'kafka', brokers: brokers() });
+    const warm = uniqueName('src-rebalance-warm');
+    await ensureTopics(brokers(), [{ topic: warm, partitions: 1 }], { create: true });
+    await sink.publish([{ eventId: 'w', topic: warm, value: Buffer.from('w') }]);
+    const joined: { reader: string; generation: number; partitions: string[] }[] = [];
+    const waiters: (() => void)[] = [];
+    const recorder = (reader: string): Logger => pino({ level: 'info' }, {
+      write(line: string) {
+        const o = JSON.parse(line) as { msg?: string; generation?: number; partitions?: string[] };
+        if (o.msg !== 'joined the consumer group') return;
+        joined.push({ reader, generation: o.generation ?? -1, partitions: o.partitions ?? [] });
+        for (const w of waiters.splice(0)) w();
+      },
+    });
+    const joinOf = (reader: string, after = -1) => new Promise<number>((resolve, reject) => {
+      const limit = setTimeout(() => reject(new Error(`${reader} did not join after generation ${after}: ${JSON.stringify(joined)}`)), 30_000);
+      const check = () => {
+        const j = joined.find((x) => x.reader === reader && x.generation > after);
+        if (j === undefined) return void waiters.push(check);
+        clearTimeout(limit);
+        resolve(j.generation);
+      };
+      check();
+    });
+    const read: Record<string, { partition: number; offset: string }[]> = { a: [], b: [] };
+    const sources = { a: createKafkaSource({ brokers: brokers(), topics: [topic], group, from: 'beginning', logger: recorder('a') }),
+      b: createKafkaSource({ brokers: brokers(), topics: [topic], group, from: 'beginning', logger: recorder('b') }) };
+    const loops: Promise<void>[] = [];
+    const readWith = (name: 'a' | 'b') => loops.push((async () => {
+      for await (const m of sources[name].messages()) {
+        read[name]!.push({ partition: m.partition!, offset: m.offset! });
+        await m.ack();
+      }
+    })());
+    const guard = setTimeout(() => void Promise.all([sources.a.close(), sources.b.close()]), 60_000);
+    const n = 400;
+    try {
+      readWith('a');
+      const first = await joinOf('a');
+      // Let a's fetch loop settle into its long polls over all 4 partitions.
+      await new Promise((r) => setTimeout(r, 800));
+      readWith('b');
+      await joinOf('a', first);
+      await sink.publish(Array.from({ length: n }, (_, i) => ({ eventId: String(i), topic, key: `k${i}`, value: Buffer.from(String(i)) })));
+      const deadline = Date.now() + 30_000;
+      while (read.a!.length + read.b!.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      // A sleep, not a wait: it checks an absence (a late repeat would show up here).
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      clearTimeout(guard);
+      await Promise.all([sources.a.close(), sources.b.close()]);
+      await Promise.all(loops);
+      await sink.close();
+    }
+    const seen = [...read.a!, ...read.b!].map((m) => `${m.partition}:${m.offset}`);
+    assert.equal(new Set(seen).size, n, 'every record read');
+    assert.equal(seen.length, n, `no record read by both readers (a read ${read.a!.length}, b ${read.b!.length})`);
+    const partitionsOf = (r: string) => new Set(read[r]!.map((m) => m.partition));
+    assert.ok(partitionsOf('a').size > 0 && partitionsOf('b').size > 0, 'both readers own some partitions');
+    assert.deepEqual([...partitionsOf('a')].filter((p) => partitionsOf('b').has(p)), [], 'no partition read by both');
   });
 
   it('commits the offsets of acknowledged messages with a consumer group', async () => {

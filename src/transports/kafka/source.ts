@@ -22,13 +22,10 @@ import { startOffset, type OffsetSpec } from './offsets.js';
 import { listTopicNames } from './topics.js';
 
 /**
- * The most one fetch of a group-less reader asks for (see the Consumer options). Fetches of
- * 1 MiB, as Kafka's own consumer takes per partition (max.partition.fetch.bytes; a larger
- * first batch still comes whole, KIP-74): with the client's 10 MiB default the bare consumer
- * read 100,000 records 2.8 times slower here, as it assembles and decodes each response at
- * once. Readers in a consumer group keep the client's default: with 1 MiB the two-instance
- * group test of tally counted repeats without any rebalance (once in CI, once in 26 runs here;
- * never in 8 with the default), which is not understood yet.
+ * The most one fetch asks for (see the Consumer options). Fetches of 1 MiB, as Kafka's own
+ * consumer takes per partition (max.partition.fetch.bytes; a larger first batch still comes
+ * whole, KIP-74): with the client's 10 MiB default the bare consumer read 100,000 records 2.8
+ * times slower here, as it assembles and decodes each response at once.
  */
 const FETCH_MAX_BYTES = 1_048_576;
 
@@ -102,7 +99,7 @@ export class KafkaSource implements Source {
       autocreateTopics: true,
       autocommit: false,
       maxWaitTime: 500,
-      ...(group === undefined && { maxBytes: FETCH_MAX_BYTES }),
+      maxBytes: FETCH_MAX_BYTES,
       sessionTimeout: 10_000,
       heartbeatInterval: 1000,
     });
@@ -196,11 +193,13 @@ export class KafkaSource implements Source {
     const stream = this.#stream;
     if (stream === undefined) return;
     const committing = this.#options.group !== undefined;
+    const owns = committing && this.#consumer !== undefined ? ownership(this.#consumer) : undefined;
     const only = this.#options.seek?.partition;
     try {
       for await (const m of stream as AsyncIterable<Message<Buffer, Buffer, Buffer, Buffer>>) {
         if (this.#closed) break;
         if (only !== undefined && m.partition !== only) continue;
+        if (owns !== undefined && !owns(m.topic, m.partition)) continue;
         yield {
           ...fromKafkaRecord(m),
           ack: async () => {
@@ -225,6 +224,27 @@ export class KafkaSource implements Source {
       await withTimeout(consumer.close(), 5000, 'closing the Kafka consumer').catch(() => consumer.close(true, () => undefined));
     }
   }
+}
+
+/**
+ * Whether a group member owns a partition now. The client keeps a fetch in flight (up to
+ * maxWaitTime) with the partitions it owned when it sent it, and delivers what comes back even
+ * when a rebalance gave some of them to another member meanwhile: both members would then read
+ * the same records. A record of a partition the member no longer owns is dropped uncommitted.
+ * Nothing is lost: its owner reads from the group's committed offset, and should the partition
+ * come back here, the client rejoins and reads from the committed offset again too.
+ */
+function ownership(consumer: Consumer<Buffer, Buffer, Buffer, Buffer>): (topic: string, partition: number) => boolean {
+  let of: unknown;
+  let owned = new Set<string>();
+  return (topic, partition) => {
+    const assignments = consumer.assignments;
+    if (assignments !== of) {
+      of = assignments;
+      owned = new Set((assignments ?? []).flatMap((a) => a.partitions.map((p) => `${a.topic}:${p}`)));
+    }
+    return owned.has(`${topic}:${partition}`);
+  };
 }
 
 /** Creates a Kafka source (not started: reading starts with the first `messages()` iteration). */
