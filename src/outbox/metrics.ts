@@ -11,6 +11,7 @@ export class OutboxMetrics {
   readonly failed: Counter<'sink'>;
   readonly retries: Counter<'sink'>;
   readonly parked: Counter<'sink'>;
+  readonly tableReads: Counter<'sink'>;
   readonly publishSeconds: Histogram<'sink'>;
   private cache: { at: number; value: Promise<SinkStatus[]> } | undefined;
 
@@ -46,6 +47,7 @@ export class OutboxMetrics {
     this.failed = new Counter({ name: 'herald_outbox_failed_total', help: 'Delivery attempts of outbox entries that failed', labelNames: ['sink'], registers: [registry] });
     this.retries = new Counter({ name: 'herald_outbox_retries_total', help: 'Outbox entries re-sent after a failed attempt', labelNames: ['sink'], registers: [registry] });
     this.parked = new Counter({ name: 'herald_outbox_parked_total', help: 'Outbox entries parked after a permanent rejection', labelNames: ['sink'], registers: [registry] });
+    this.tableReads = new Counter({ name: 'herald_outbox_table_reads_total', help: 'Pages of entries a relay read back from the outbox table (start-up, recovery, entries written elsewhere); entries handed over in memory after their commit are not counted', labelNames: ['sink'], registers: [registry] });
     this.publishSeconds = new Histogram({
       name: 'herald_outbox_publish_duration_seconds',
       help: 'Time from publish to broker acknowledgement of one batch',

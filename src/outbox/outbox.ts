@@ -40,7 +40,7 @@ export interface OutboxOptions {
   /** Builds a binding's sink (tests pass scripted sinks); default: the binding's transport. */
   createSink?: (binding: SinkBinding, deps: SinkDeps) => Promise<Sink> | Sink;
   /** Relay tuning, mostly for tests. */
-  relay?: { idleMs?: number; backoff?: BackoffOptions; summaryEveryMs?: number; leaseRefreshMs?: number };
+  relay?: { idleMs?: number; backoff?: BackoffOptions; summaryEveryMs?: number; leaseRefreshMs?: number; maxHanded?: number };
   /** Retention in days; undefined: none (the library's durable publisher keeps what it sends only until delivered). */
   retentionDays?: number;
   /**
@@ -152,6 +152,7 @@ export async function createOutbox(options: OutboxOptions): Promise<Outbox> {
       ...(options.relay?.backoff !== undefined && { backoff: options.relay.backoff }),
       ...(options.relay?.summaryEveryMs !== undefined && { summaryEveryMs: options.relay.summaryEveryMs }),
       ...(options.relay?.leaseRefreshMs !== undefined && { leaseRefreshMs: options.relay.leaseRefreshMs }),
+      ...(options.relay?.maxHanded !== undefined && { maxHanded: options.relay.maxHanded }),
     }));
     relayed.forEach((b, i) => sinkByName.set(b.name, sinks[i]!));
     for (const r of relays) r.start();

@@ -25,7 +25,7 @@ import { SlotLeases } from './leases.js';
 import type { OutboxMetrics } from './metrics.js';
 import { decideRound, encodeBatch, wholeBatchFailed, type OutboxEntry } from './plan.js';
 import type { OutboxDb } from './schema.js';
-import { addStats, claimBatch, nextDueMs, pendingCount, writeRound } from './sql.js';
+import { addStats, claimBatch, dueSeqs, nextDueMs, pendingCount, writeRound } from './sql.js';
 
 export interface RelayOptions {
   db: OutboxDb;
@@ -141,6 +141,8 @@ export class SinkRelay {
   private readonly maxHanded: number;
   /** The highest entry seq taken so far: a handed entry at or below it came late (or was read already) and is left to the table. */
   private high = 0;
+  /** Hand-offs past maxHanded were left to the table: none is taken until memory is empty and the table read. */
+  private spilled = false;
   /** Read the table in the next round (see the file's comment). */
   private recover = true;
   private lastTableRead = 0;
@@ -190,10 +192,11 @@ export class SinkRelay {
   /** Entries this process just committed for this sink, in seq order: relayed from memory. */
   handOff(entries: readonly OutboxEntry[]): void {
     if (entries.length === 0) return;
-    if (this.handed.length - this.handedHead + entries.length > this.maxHanded) {
-      // Too many waiting in memory (the sink is slow or down): the table has them all.
-      this.dropHanded();
-      this.recover = true;
+    if (this.spilled || this.handedCount + entries.length > this.maxHanded) {
+      // Too many waiting in memory (the sink is slow or down): these and every later entry
+      // stay in the table alone, until what memory holds is sent and the table is read
+      // again (see round); memory keeps what it holds, which is older than all of them.
+      this.spilled = true;
     } else {
       for (const e of entries) this.handed.push(e);
     }
@@ -228,11 +231,31 @@ export class SinkRelay {
       this.high = e.seq;
       out.push(e);
     }
+    this.compactHanded();
+    return out;
+  }
+
+  /** Lets go of the taken part of the handed queue once it is the larger part. */
+  private compactHanded(): void {
     if (this.handedHead > 4096 && this.handedHead * 2 > this.handed.length) {
       this.handed = this.handed.slice(this.handedHead);
       this.handedHead = 0;
     }
-    return out;
+  }
+
+  /**
+   * Whether the table has something to send before (or besides) the handed entries: an entry
+   * waiting for a retry, or due seqs other than the first handed ones. When all the handed
+   * entries fit in a page, one more is asked for, so an entry written elsewhere after them
+   * shows too; a longer queue shows one of those once the first handed seqs reach it.
+   */
+  private async elsewhere(now: number): Promise<boolean> {
+    const n = Math.min(this.limit, this.handedCount);
+    const all = n === this.handedCount && !this.spilled;
+    const { seqs, waiting } = await dueSeqs(this.o.db, this.name, now, all ? n + 1 : n);
+    if (waiting || seqs.length !== n) return true;
+    for (let i = 0; i < n; i++) if (seqs[i] !== this.handed[this.handedHead + i]!.seq) return true;
+    return false;
   }
 
   /** Deletes the delivered entries waiting for it (and counts them), in one transaction. */
@@ -373,7 +396,28 @@ export class SinkRelay {
     const pollEvery = this.handedCount > 0 ? Math.max(this.idleMs, BUSY_POLL_MS) : this.idleMs;
     let entries: OutboxEntry[];
     let fromTable = false;
-    if (!allSlots || this.recover || now - this.lastTableRead >= pollEvery) {
+    if (this.spilled && this.handedCount === 0) {
+      // Memory is sent: what was left to the table comes next. A hand-off from here on is
+      // kept again; it is newer than everything left, and any copy of it read from the table
+      // is dropped from memory (its seq is then not above the highest taken).
+      this.spilled = false;
+      this.recover = true;
+    }
+    let readTable = !allSlots || this.recover || now - this.lastTableRead >= pollEvery;
+    if (readTable && allSlots && this.handedCount > 0) {
+      // Before a page is read — to recover, or the poll for other processes' entries — the
+      // table's oldest due seqs are compared with the first handed ones: when they are the
+      // same, the table holds nothing to send first, and the relay goes on from memory.
+      // (Reading the table until caught up whenever it was a page behind moved every later
+      // entry of a burst to the table, each one's event parsed back from its stored JSON.)
+      await this.flushDeletes();
+      const notifiedBefore = this.notified;
+      readTable = await this.elsewhere(now);
+      this.lastTableRead = now;
+      if (!readTable && this.notified === notifiedBefore) this.recover = false;
+      else readTable = true;
+    }
+    if (readTable) {
       // What was delivered must be gone before the table is read, or it would be sent again.
       await this.flushDeletes();
       const notifiedBefore = this.notified;
@@ -384,6 +428,7 @@ export class SinkRelay {
         ...(this.slotCount > 1 && this.o.hashText !== undefined && { slots: { owned: this.leases.slots, count: this.slotCount, hashText: this.o.hashText } }),
       });
       this.lastTableRead = now;
+      this.o.metrics.tableReads.inc({ sink: this.name });
       fromTable = true;
       entries = claimed.entries;
       // Caught up (and no entry waits for a retry, which needs the table's per-key guard): memory again.
@@ -391,10 +436,12 @@ export class SinkRelay {
       if (entries.length > 0) {
         for (const e of entries) if (e.seq > this.high) this.high = e.seq;
         if (entries.length >= this.limit) {
-          // Behind (a full page): the table holds every handed entry and is read until caught
-          // up, so memory is not needed till then. (Filtering the handed copies out of the
-          // whole queue on every page cost O(backlog) per page: 4 % of a durable run's CPU.)
-          this.dropHanded();
+          // Behind (a full page): the handed entries up to the last one read are let go (the
+          // table has any of them not read yet). The queue is in commit order, so that is a
+          // walk over what was read, not over the whole queue (filtering the whole queue on
+          // every page cost O(backlog) per page: 4 % of a durable run's CPU).
+          while (this.handedHead < this.handed.length && this.handed[this.handedHead]!.seq <= this.high) this.handedHead++;
+          this.compactHanded();
         } else {
           // Handed copies of what was just read are dropped; an older handed one not read is a gap.
           const read = new Set(entries.map((e) => e.seq));

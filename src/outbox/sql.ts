@@ -86,11 +86,32 @@ export async function fetchBatch(db: OutboxDb, o: FetchOptions): Promise<OutboxE
 export async function claimBatch(db: OutboxDb, o: FetchOptions): Promise<{ entries: OutboxEntry[]; waiting: boolean }> {
   // The per-key guard is only needed while some entry waits for a retry; in the normal case
   // skipping it keeps the claim an index range scan however large the backlog is.
-  const waiting = await db.selectFrom('herald_outbox').select('seq')
-    .where('sink', '=', o.sink).where('status', '=', 'pending').where('next_attempt_ms', '>', o.now)
+  const waiting = await someWaiting(db, o.sink, o.now);
+  const result = await claimQuery(o, waiting).execute(db);
+  return { waiting, entries: claimedEntries(result.rows) };
+}
+
+/** Whether an entry of the sink waits for a retry. */
+async function someWaiting(db: OutboxDb, sink: string, now: number): Promise<boolean> {
+  const row = await db.selectFrom('herald_outbox').select('seq')
+    .where('sink', '=', sink).where('status', '=', 'pending').where('next_attempt_ms', '>', now)
     .limit(1).executeTakeFirst();
-  const result = await claimQuery(o, waiting !== undefined).execute(db);
-  return { waiting: waiting !== undefined, entries: claimedEntries(result.rows) };
+  return row !== undefined;
+}
+
+/**
+ * The seqs of the oldest due entries of a sink (all slots), in order, without their events;
+ * with whether an entry waits for a retry. The relay compares them with what it was handed.
+ */
+export async function dueSeqs(db: OutboxDb, sink: string, now: number, limit: number): Promise<{ seqs: number[]; waiting: boolean }> {
+  const waiting = await someWaiting(db, sink, now);
+  // `+next_attempt_ms`: walk (sink, status, seq), as the claim does.
+  const result = await sql<{ seq: number | string }>`
+    select o.seq from herald_outbox o
+    where o.sink = ${sink} and o.status = 'pending' and +o.next_attempt_ms <= ${now}
+    order by o.seq
+    limit ${limit}`.execute(db);
+  return { waiting, seqs: result.rows.map((r) => Number(r.seq)) };
 }
 
 function claimedEntries(rows: readonly FetchRow[]): OutboxEntry[] {

@@ -21,16 +21,18 @@ import { uniqueName } from '../helpers/env.js';
 import { openTestPipeline, outboxTables, TEST_DIALECTS, type TestPipeline } from '../helpers/stores.js';
 import { waitFor } from '../helpers/wait.js';
 
-/** Records what it was asked to publish; every message is acknowledged. */
+/** Records what it was asked to publish; every message is acknowledged (once `gate`, when set, opens). */
 class RecordingSink implements Sink {
   readonly type = 'kafka';
   connected = false;
   readonly sent: OutgoingMessage[] = [];
+  gate: Promise<void> | undefined;
   constructor(readonly name: string) {}
   async connect(): Promise<void> {
     this.connected = true;
   }
   async publish(messages: readonly OutgoingMessage[]): Promise<PublishOutcome[]> {
+    if (this.gate !== undefined) await this.gate;
     this.sent.push(...messages);
     return messages.map(() => ({ ok: true }));
   }
@@ -66,13 +68,13 @@ function probe(store: EventStore): Probe {
   return p;
 }
 
-async function setup(dialect: (typeof TEST_DIALECTS)[number], label: string): Promise<TestPipeline & { sink: RecordingSink; registry: Registry; p: Probe }> {
+async function setup(dialect: (typeof TEST_DIALECTS)[number], label: string, relay: { idleMs?: number; maxHanded?: number } = {}): Promise<TestPipeline & { sink: RecordingSink; registry: Registry; p: Probe }> {
   const sink = new RecordingSink('rec');
   const registry = new Registry();
   const t = await openTestPipeline(dialect, label, {
     sinks: [{ name: 'rec', type: 'kafka', brokers: ['127.0.0.1:1'] }],
     registry,
-    relay: { idleMs: 60_000 },
+    relay: { idleMs: 60_000, ...relay },
     createSink: () => sink,
   });
   return { ...t, sink, registry, p: probe(t.store) };
@@ -80,9 +82,21 @@ async function setup(dialect: (typeof TEST_DIALECTS)[number], label: string): Pr
 
 const input = (run: string, i: number, key = `k${i % 5}`) => ({ id: `${run}-${i}`, source: 'group-commit-test', type: 'com.example.tick', entity: { kind: 'cluster', id: key }, data: { i } });
 
-async function commitsMetric(registry: Registry): Promise<number> {
-  const m = await registry.getSingleMetric('herald_ingest_commits_total')!.get();
+async function counterValue(registry: Registry, name: string): Promise<number> {
+  const m = await registry.getSingleMetric(name)!.get();
   return m.values.reduce((s, v) => s + v.value, 0);
+}
+const commitsMetric = (registry: Registry) => counterValue(registry, 'herald_ingest_commits_total');
+const tableReads = (registry: Registry) => counterValue(registry, 'herald_outbox_table_reads_total');
+
+/** Holds the sink's publishes until the returned function is called. */
+function hold(sink: RecordingSink): () => void {
+  let open!: () => void;
+  sink.gate = new Promise<void>((r) => (open = r));
+  return () => {
+    sink.gate = undefined;
+    open();
+  };
 }
 
 for (const dialect of TEST_DIALECTS) {
@@ -187,6 +201,41 @@ for (const dialect of TEST_DIALECTS) {
         await waitFor('every message relayed', () => sink.sent.length >= expected.length, 20_000);
         // a1 committed before a2 was accepted: it goes first, though a2 was handed over from memory.
         assert.deepEqual(sink.sent.map((m) => m.eventId), expected);
+      } finally {
+        await t.dispose();
+      }
+    });
+
+    test('a relay pages behind goes on from memory; past maxHanded the rest comes from the table; every entry once, in commit order', async () => {
+      // The relay polls the table every second (idleMs 1000). Before, a poll that found it a
+      // page behind read the table until caught up, every later entry's event parsed back
+      // from its JSON; now it compares seqs and goes on from memory.
+      const t = await setup(dialect, 'gc-behind', { idleMs: 1000, maxHanded: 2500 });
+      try {
+        const run = uniqueName('gcb');
+        const { pipeline, sink, registry } = t;
+        await waitFor('the relay to start', async () => (await tableReads(registry)) >= 1, 10_000, 10);
+        // 2,000 entries (4 pages) handed while the sink holds the first publish for 1.5 s,
+        // so the poll is due when it lets go.
+        const release = hold(sink);
+        let n = 0;
+        for (let b = 0; b < 10; b++) await pipeline.ingest.events(Array.from({ length: 200 }, () => input(run, n++)));
+        await new Promise((r) => setTimeout(r, 1500));
+        const readsBefore = await tableReads(registry);
+        release();
+        await waitFor('2,000 messages relayed', () => sink.sent.length >= 2000, 20_000, 2);
+        assert.equal(await tableReads(registry), readsBefore, 'the 4 pages went from memory: no page was read back from the table');
+        // Past maxHanded (2,500): 4,000 more while the sink is held; 2,500 stay in memory, the rest is left to the table.
+        const release2 = hold(sink);
+        for (let b = 0; b < 20; b++) await pipeline.ingest.events(Array.from({ length: 200 }, () => input(run, n++)));
+        const readsHeld = await tableReads(registry);
+        release2();
+        await waitFor('6,000 messages relayed', () => sink.sent.length >= 6000, 30_000);
+        assert.ok(await tableReads(registry) > readsHeld, 'what was left to the table was read from it');
+        const ids = sink.sent.map((m) => Number(m.eventId.split('-').pop()));
+        assert.equal(new Set(ids).size, 6000, 'each event sent once');
+        assert.deepEqual(ids, Array.from({ length: 6000 }, (_, i) => i), 'in commit order, across memory and table');
+        await waitFor('the outbox to be empty', async () => (await outboxTables(t.store).selectFrom('herald_outbox').select('seq').execute()).length === 0, 20_000);
       } finally {
         await t.dispose();
       }
