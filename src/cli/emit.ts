@@ -17,6 +17,8 @@ import { oneOf, parseDuration, parseFlags, type OptionSpec } from './args.js';
 import { flagNamer, sinkFromFlags } from './transport-flags.js';
 import { publishInput, summaryLine } from './emit-input.js';
 import { readConfigFile, validateConfigInput } from '../config/load.js';
+import type { SinkConfig } from '../config/sinks.js';
+import { configFromFlags, namedSink } from './config-flags.js';
 
 const COMMON_OPTIONS: OptionSpec = {
   brokers: { type: 'string' },
@@ -45,6 +47,7 @@ const COMMON_OPTIONS: OptionSpec = {
   mode: { type: 'string' },
   timeout: { type: 'string' },
   'producer-properties': { type: 'string' },
+  sink: { type: 'string' },
 };
 
 /** Each profile's own `herald emit` flags (from the profile registry). */
@@ -64,12 +67,15 @@ const USAGE = `usage: herald emit --type TYPE [--source SOURCE] [--subject S] [-
        [--severity debug|info|warning|error|critical] [--id ID] [--time RFC3339] [--key KEY] [--message TEXT]
        [--content-type TYPE] [--dataschema URI]
        [--brokers HOST:PORT[,...] | --nats URL [--jetstream] | --amqp URL [--exchange NAME] | --webhook URL | --server URL]
-       [--topic T] [--profile ${PROFILE_NAMES.join('|')}] [--mode binary|structured]
+       [--config FILE [--sink NAME]] [--topic T] [--profile ${PROFILE_NAMES.join('|')}] [--mode binary|structured]
        [--timeout 10s] [--producer-properties FILE] [--header K=V ...]
        herald emit --input FILE|- [--type TYPE --source SOURCE ...] [transport flags]
   --input reads NDJSON, one event per line: an event object as POST /v2/events takes it, or,
   with --type or --source, each line is the data of an event those flags describe. Events are
   published in batches; one summary line goes to stderr; exit 1 names the lines that failed.
+  --config FILE without a transport flag publishes to a sink of the file (--sink NAME, else its
+  first): its broker, security settings, topic, profile and mode; --topic, --profile and --mode
+  override them. Its filter is not applied: emit sends the event it is given.
   --header K=V (repeatable) adds a Kafka/NATS header or AMQP message header to every message.
   --webhook signs with HERALD_WEBHOOK_SECRET (whsec_...) when it is set.`;
 
@@ -230,7 +236,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n' + profileFlagsHelp() + '\n');
     return 0;
   }
-  const profileName = (typeof values.profile === 'string' ? getProfile(values.profile).name : 'cloudevents') as ProfileName;
+  const configured = configuredSink(values);
+  const profileName = (typeof values.profile === 'string' ? getProfile(values.profile).name : configured?.profile ?? 'cloudevents') as ProfileName;
   const mode = typeof values.mode === 'string' ? oneOf(values.mode, ['binary', 'structured'] as const, '--mode') : undefined;
   if (mode !== undefined && profileName !== 'cloudevents') {
     throw new UsageError('--mode applies to --profile cloudevents only', [{ path: '--mode', message: 'applies to the cloudevents profile only' }]);
@@ -258,17 +265,17 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   // Flags that do not depend on the event first, so their errors name them.
-  const config = sinkFromFlags(values, {
-    name: 'emit',
+  const common = {
     profile: profileName,
     ...(typeof values.topic === 'string' && { topic: values.topic }),
     ...(mode !== undefined && { mode }),
     timeoutMs: Math.max(100, timeoutMs),
-  });
+  };
+  const config = configured !== undefined ? overConfigured(configured, common) : sinkFromFlags(values, { name: 'emit', ...common });
   const input = bulk === undefined ? eventInput(values, profileName) : undefined;
   const logLevel = typeof values['log-level'] === 'string' ? values['log-level'] : 'warn';
   const logger = createLogger({ level: logLevel as 'warn', name: 'herald-emit' });
-  const [binding] = createBindings([config], { at: flagNamer(config.type) });
+  const [binding] = createBindings([config], configured !== undefined ? {} : { at: flagNamer(config.type) });
   const delivery = new DirectDelivery({ logger });
   if (headers !== undefined) withHeaders(binding!, headers);
   const ingest = new Ingest({ handover: new DirectHandover([binding!], delivery), redactKeys: redactKeys(values) });
@@ -302,6 +309,34 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     await delivery.close();
   }
+}
+
+/** The transport flags; any of them means the sink comes from the flags, not from --config. */
+const TRANSPORT_FLAGS = ['brokers', 'producer-properties', 'nats', 'amqp', 'webhook', 'server'] as const;
+
+/**
+ * With --config (or --sink) and no transport flag: the configured sink emit publishes to,
+ * --sink NAME or else the file's first, so its broker, security, topic, profile and mode apply
+ * as `herald serve` would use them. Without --config the flags (or HERALD_KAFKA_BROKERS) say where.
+ */
+function configuredSink(values: Record<string, unknown>): SinkConfig | undefined {
+  const given = TRANSPORT_FLAGS.find((f) => typeof values[f] === 'string');
+  if (given !== undefined) {
+    if (typeof values.sink === 'string') throw new UsageError(`--sink names a sink of --config; it conflicts with --${given}`, [{ path: '--sink', message: `conflicts with --${given}` }]);
+    return undefined;
+  }
+  if (typeof values.config !== 'string' && typeof values.sink !== 'string') return undefined;
+  const config = configFromFlags(values);
+  if (typeof values.sink === 'string') return namedSink(config, values.sink);
+  return config.sinks[0];
+}
+
+/** A configured sink with the flags over it; a --profile of another profile drops the sink's profile settings. */
+function overConfigured(sink: SinkConfig, flags: Pick<SinkConfig, 'profile' | 'topic' | 'mode' | 'timeoutMs'>): SinkConfig {
+  const { filter: _filter, enabled: _enabled, ...rest } = sink;
+  const sameProfile = (sink.profile ?? 'cloudevents') === flags.profile;
+  const { profileOptions: _options, mode: _mode, ...otherProfile } = rest;
+  return { ...(sameProfile ? rest : otherProfile), ...flags } as SinkConfig;
 }
 
 /** `--header K=V` (repeatable): headers added to every message. */

@@ -113,6 +113,48 @@ describe('herald emit --producer-properties', () => {
   });
 });
 
+describe('herald emit --config', () => {
+  it('publishes to a sink of the file: its topic, profile and mode, as herald serve would; flags override; --sink picks one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-emit-config-'));
+    try {
+      const [first, second, flagTopic] = [uniqueName('cli-cfg-a'), uniqueName('cli-cfg-b'), uniqueName('cli-cfg-flag')];
+      const file = join(dir, 'herald.yaml');
+      writeFileSync(file, [
+        'sinks:',
+        `  - { name: structured, type: kafka, brokers: ["${kafkaBrokers()}"], topic: ${first}, mode: structured, filter: { types: [com.example.other] } }`,
+        `  - { name: plain, type: kafka, brokers: ["${kafkaBrokers()}"], topic: ${second} }`,
+        '',
+      ].join('\n'));
+      // No transport flag: the first sink, with its topic and structured mode; its filter is not applied.
+      const a = await runCli(['emit', '--config', file, '--type', 'com.example.cfg', '--data', '{"n":1}']);
+      assert.equal(a.code, 0, a.stderr);
+      assert.match(a.stdout, new RegExp(`topic=${first} `));
+      const recA = await kcat(first);
+      assert.equal(headersOf(recA)['content-type'], 'application/cloudevents+json; charset=UTF-8');
+      assert.equal(JSON.parse(field(recA, 'VALUE')!).type, 'com.example.cfg');
+      // --sink picks another; binary mode there.
+      const b = await runCli(['emit', '--config', file, '--sink', 'plain', '--type', 'com.example.cfg', '--data', '{"n":2}']);
+      assert.equal(b.code, 0, b.stderr);
+      const recB = await kcat(second);
+      assert.equal(field(recB, 'VALUE'), '{"n":2}');
+      assert.equal(headersOf(recB).ce_type, 'com.example.cfg');
+      // --topic and --mode override the sink's.
+      const c = await runCli(['emit', '--config', file, '--topic', flagTopic, '--mode', 'binary', '--type', 'com.example.cfg', '--data', '{"n":3}']);
+      assert.equal(c.code, 0, c.stderr);
+      assert.equal(field(await kcat(flagTopic), 'VALUE'), '{"n":3}');
+      // Errors name the flag.
+      const unknown = await runCli(['emit', '--config', file, '--sink', 'nope', '--type', 't']);
+      assert.equal(unknown.code, 2, unknown.stderr);
+      assert.match(unknown.stderr, /--sink "nope" is not a configured sink; configured: structured, plain/);
+      const both = await runCli(['emit', '--config', file, '--sink', 'plain', '--brokers', kafkaBrokers(), '--type', 't']);
+      assert.equal(both.code, 2, both.stderr);
+      assert.match(both.stderr, /--sink .* conflicts with --brokers/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('herald emit --server', () => {
   it('posts the event to a running herald serve and prints the accepted id', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-emit-server-'));
