@@ -333,10 +333,12 @@ function configuredSink(values: Record<string, unknown>): SinkConfig | undefined
 
 /** A configured sink with the flags over it; a --profile of another profile drops the sink's profile settings. */
 function overConfigured(sink: SinkConfig, flags: Pick<SinkConfig, 'profile' | 'topic' | 'mode' | 'timeoutMs'>): SinkConfig {
-  const { filter: _filter, enabled: _enabled, ...rest } = sink;
-  const sameProfile = (sink.profile ?? 'cloudevents') === flags.profile;
-  const { profileOptions: _options, mode: _mode, ...otherProfile } = rest;
-  return { ...(sameProfile ? rest : otherProfile), ...flags } as SinkConfig;
+  const { filter: _filter, enabled: _enabled, ...rest } = sink as SinkConfig & Record<string, unknown>;
+  if ((sink.profile ?? 'cloudevents') !== flags.profile) {
+    delete rest.profileOptions;
+    delete rest.mode;
+  }
+  return { ...rest, ...flags } as SinkConfig;
 }
 
 /** `--header K=V` (repeatable): headers added to every message. */

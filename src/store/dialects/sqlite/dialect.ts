@@ -105,13 +105,9 @@ export function preparingOnce(sqlite: BetterSqlite3.Database): SqliteDatabase {
   return {
     close: () => sqlite.close(),
     prepare(text: string) {
-      let stmt = kept.get(text);
-      if (stmt !== undefined && !stmt.busy) {
-        kept.delete(text);
-        kept.set(text, stmt);
-        return stmt;
-      }
-      stmt = sqlite.prepare(text);
+      const cached = kept.get(text);
+      const stmt = cached !== undefined && !cached.busy ? cached : sqlite.prepare(text);
+      // Re-inserted: the map's order is the order of use, least recent first.
       kept.delete(text);
       kept.set(text, stmt);
       if (kept.size > STATEMENT_CACHE) kept.delete(kept.keys().next().value!);
